@@ -1,0 +1,192 @@
+// Package app wires dropcast's components together: it opens the database,
+// applies migrations, builds the domain services and the HTTP server, runs
+// them and shuts them down in order. cmd/dropcast fills its Config from flags
+// and the environment; end-to-end tests build the same App on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/server"
+	"github.com/dropcast/dropcast/store"
+)
+
+// Config is everything the server needs, as plain values.
+type Config struct {
+	// DatabaseURL is a PostgreSQL connection URL. Required.
+	DatabaseURL string
+	// HTTPAddr is the HTTP listen address. It defaults to ":8080".
+	HTTPAddr string
+	// PublicURL is the base URL clients use. It defaults to
+	// http://localhost:PORT from HTTPAddr.
+	PublicURL string
+	// AdminToken guards the admin API (at least 16 characters). Required.
+	AdminToken string
+	// DataDir holds recordings, clips and other files. It defaults to "./data".
+	DataDir string
+	// ShutdownTimeout bounds each shutdown step. It defaults to 10 s.
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+}
+
+// Validate reports the first missing setting.
+func (c Config) Validate() error {
+	if c.DatabaseURL == "" {
+		return errors.New("database url is required (DATABASE_URL)")
+	}
+	if c.AdminToken == "" {
+		return errors.New("admin token is required (ADMIN_TOKEN)")
+	}
+	return nil
+}
+
+// App is a running dropcast: listener, pool and components. Build it with
+// New, then call Run once.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	listener net.Listener
+	http     *http.Server
+	bus      *events.Bus
+
+	// Drops and Catalog are exposed for tests and subcommands.
+	Drops   *drops.Service
+	Catalog *catalog.Service
+
+	closeOnce sync.Once
+}
+
+// New opens the database, migrates it, builds every component and binds the
+// HTTP listener (so Addr is known before Run). On error nothing is left open.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: logger, bus: events.NewBus()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	a.pool, err = store.Open(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	version, err := store.Migrate(ctx, a.pool, logger.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("database ready", "schema_version", version)
+
+	a.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.PublicURL == "" {
+		_, port, _ := net.SplitHostPort(a.listener.Addr().String())
+		a.cfg.PublicURL = "http://localhost:" + port
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.Drops = drops.NewService(a.pool, nil)
+	a.Catalog = catalog.NewService(a.pool)
+	srv, err := server.New(server.Config{
+		PublicURL:  a.cfg.PublicURL,
+		AdminToken: cfg.AdminToken,
+	}, server.Deps{
+		Logger:   logger,
+		Pool:     a.pool,
+		Drops:    a.Drops,
+		Catalog:  a.Catalog,
+		Registry: reg,
+		Gatherer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// Addr is the bound HTTP address, e.g. 127.0.0.1:41234.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// PublicURL is the base URL clients use.
+func (a *App) PublicURL() string { return a.cfg.PublicURL }
+
+// Pool is the database pool, for tests.
+func (a *App) Pool() *pgxpool.Pool { return a.pool }
+
+// Run serves until ctx is done, then shuts down in order: stop accepting and
+// let in-flight requests finish (each step bounded by ShutdownTimeout), then
+// close the pool. It returns nil after a clean shutdown.
+func (a *App) Run(ctx context.Context) error {
+	a.log.Info("serving", "addr", a.Addr(), "public_url", a.cfg.PublicURL)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.http.Serve(a.listener) }()
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+		if serr := a.http.Shutdown(shutCtx); serr != nil {
+			err = fmt.Errorf("shut down http: %w", serr)
+		}
+		cancel()
+		<-serveErr // Serve returns ErrServerClosed once Shutdown starts
+	}
+	a.Close()
+	a.log.Info("stopped")
+	return err
+}
+
+// Close releases what New opened, for an App whose Run was never called (Run
+// calls it itself). It is idempotent.
+func (a *App) Close() {
+	a.closeOnce.Do(func() {
+		if a.listener != nil {
+			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.pool != nil {
+			a.pool.Close()
+		}
+	})
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dropcast/dropcast/app"
+)
+
+// settings are the values read from flags and the environment. A flag wins
+// over its environment variable, which wins over the default.
+type settings struct {
+	app       app.Config
+	logFormat string
+	logLevel  string
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// DefaultDatabaseURL is used when DATABASE_URL is unset.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/dropcast?sslmode=disable"
+
+// parseSettings reads the flags of a subcommand from args and the
+// environment from getenv.
+func parseSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (settings, error) {
+	var s settings
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&s.app.DatabaseURL, "database-url", envOr(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL (DATABASE_URL)")
+	fs.StringVar(&s.app.HTTPAddr, "http-addr", envOr(getenv, "HTTP_ADDR", ":8080"), "HTTP listen address (HTTP_ADDR)")
+	fs.StringVar(&s.app.PublicURL, "public-url", envOr(getenv, "PUBLIC_URL", ""), "base URL clients use; default http://localhost:PORT (PUBLIC_URL)")
+	fs.StringVar(&s.app.DataDir, "data-dir", envOr(getenv, "DATA_DIR", "./data"), "directory for recordings, clips and demo key seed (DATA_DIR)")
+	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")
+	fs.StringVar(&s.logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOG_LEVEL)")
+	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return settings{}, err
+	}
+	if fs.NArg() > 0 {
+		return settings{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	// The admin token is a secret: it comes only from the environment, never
+	// from a flag that would show in the process list.
+	s.app.AdminToken = getenv("ADMIN_TOKEN")
+	s.app.ShutdownTimeout = *shutdown
+	if s.app.PublicURL == "" {
+		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
+	}
+	return s, nil
+}
+
+func durationEnv(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if v := getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// defaultPublicURL is http://localhost:PORT for a listen address.
+func defaultPublicURL(addr string) string {
+	port := "8080"
+	if i := strings.LastIndex(addr, ":"); i >= 0 && i < len(addr)-1 {
+		port = addr[i+1:]
+	}
+	return "http://localhost:" + port
+}
+
+// newLogger builds the process logger: text for development, JSON for
+// production log pipelines.
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
