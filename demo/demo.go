@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dropcast/dropcast/apperr"
@@ -147,11 +148,11 @@ func (s *Seeder) ensureProducts(ctx context.Context, dropID int64) (map[string]c
 	byKey := make(map[string]catalog.Product, len(have))
 	for _, p := range have {
 		if len(p.Variants) > 0 {
-			byKey[productKey(p.Variants[0].SKU)] = p
+			byKey[productKey(p.Variants[0].SKU, p.Variants[0].Label)] = p
 		}
 	}
 	for i, in := range productPlans() {
-		key := productKey(in.Variants[0].SKU)
+		key := productKey(in.Variants[0].SKU, in.Variants[0].Label)
 		if _, ok := byKey[key]; ok {
 			continue
 		}
@@ -227,12 +228,8 @@ func minPrice(p catalog.Product) int64 {
 	return m
 }
 
-// productKey names a demo product by its SKU stem ("MR-HOODIE" of "MR-HOODIE-M").
-func productKey(sku string) string {
-	for i := len(sku) - 1; i >= 0; i-- {
-		if sku[i] == '-' {
-			return sku[:i]
-		}
-	}
-	return sku
+// productKey names a demo product by its SKU stem: "MR-HOODIE" of the
+// variant "MR-HOODIE-M" labelled "M".
+func productKey(sku, label string) string {
+	return strings.TrimSuffix(sku, "-"+label)
 }
