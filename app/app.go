@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/server"
+	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
 
@@ -40,6 +42,10 @@ type Config struct {
 	DataDir string
 	// ShutdownTimeout bounds each shutdown step. It defaults to 10 s.
 	ShutdownTimeout time.Duration
+	// ShopperSecret signs anonymous shopper tokens (at least 32 bytes). When
+	// empty a random one is made at start, and shoppers get new identities
+	// after a restart.
+	ShopperSecret string
 }
 
 func (c *Config) setDefaults() {
@@ -118,6 +124,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	shopperKey := []byte(cfg.ShopperSecret)
+	if len(shopperKey) == 0 {
+		shopperKey = make([]byte, 32)
+		if _, err := rand.Read(shopperKey); err != nil {
+			return nil, fmt.Errorf("generate shopper secret: %w", err)
+		}
+		logger.Warn("SHOPPER_SECRET unset: shopper identities last until restart")
+	}
+	shoppers, err := shopper.NewSigner(shopperKey)
+	if err != nil {
+		return nil, err
+	}
+
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
 	srv, err := server.New(server.Config{
@@ -130,6 +149,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Catalog:  a.Catalog,
 		Registry: reg,
 		Gatherer: reg,
+		Shoppers: shoppers,
 	})
 	if err != nil {
 		return nil, err

@@ -44,5 +44,8 @@ func (s *Server) routes() {
 	s.handleAPI("PATCH /api/bursts/{id}/cards/{card}", s.admin(s.updateCard))
 	s.handleAPI("DELETE /api/bursts/{id}/cards/{card}", s.admin(s.deleteCard))
 
+	// Anonymous shopper identities for clients without cookies.
+	s.handleAPI("POST /api/shoppers", s.createShopper)
+
 	s.handleAPI("/api/", s.apiNotFound)
 }

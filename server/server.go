@@ -22,6 +22,7 @@ import (
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
 
@@ -57,19 +58,21 @@ type Deps struct {
 	Catalog  *catalog.Service
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
+	Shoppers *shopper.Signer
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
 // its own.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
-	drops   *drops.Service
-	catalog *catalog.Service
-	metrics *httpMetrics
-	gather  prometheus.Gatherer
-	mux     *http.ServeMux
+	cfg      Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	drops    *drops.Service
+	catalog  *catalog.Service
+	metrics  *httpMetrics
+	gather   prometheus.Gatherer
+	mux      *http.ServeMux
+	shoppers *shopper.Signer
 }
 
 // New builds a Server and its routes.
@@ -83,14 +86,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("register http metrics: %w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     d.Logger.With("component", "http"),
-		pool:    d.Pool,
-		drops:   d.Drops,
-		catalog: d.Catalog,
-		metrics: m,
-		gather:  d.Gatherer,
-		mux:     http.NewServeMux(),
+		cfg:      cfg,
+		log:      d.Logger.With("component", "http"),
+		pool:     d.Pool,
+		drops:    d.Drops,
+		catalog:  d.Catalog,
+		metrics:  m,
+		gather:   d.Gatherer,
+		mux:      http.NewServeMux(),
+		shoppers: d.Shoppers,
 	}
 	s.routes()
 	return s, nil

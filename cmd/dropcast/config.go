@@ -52,6 +52,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	// The admin token is a secret: it comes only from the environment, never
 	// from a flag that would show in the process list.
 	s.app.AdminToken = getenv("ADMIN_TOKEN")
+	s.app.ShopperSecret = getenv("SHOPPER_SECRET")
 	s.app.ShutdownTimeout = *shutdown
 	if s.app.PublicURL == "" {
 		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
