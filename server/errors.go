@@ -106,6 +106,9 @@ func jsonError(err error) error {
 	if field, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return apperr.InvalidField(strings.Trim(field, `"`), "is not a known field")
 	}
+	if strings.Contains(msg, ",string struct tag") {
+		return apperr.InvalidField("", "ids are JSON strings of digits, such as \"42\"")
+	}
 	if strings.Contains(msg, "parsing time") {
 		return apperr.InvalidField("", "times must be RFC 3339, such as 2026-12-01T18:00:00Z: %v", err)
 	}
