@@ -44,6 +44,12 @@ func (s *Server) routes() {
 	s.handleAPI("PATCH /api/bursts/{id}/cards/{card}", s.admin(s.updateCard))
 	s.handleAPI("DELETE /api/bursts/{id}/cards/{card}", s.admin(s.deleteCard))
 
+	// VIP passes: issued per drop, they open backstage bursts and VIP cards.
+	s.handleAPI("GET /api/drops/{id}/passes", s.admin(s.listPasses))
+	s.handleAPI("POST /api/drops/{id}/passes", s.admin(s.createPass))
+	s.handleAPI("POST /api/drops/{id}/passes/{pass}/revoke", s.admin(s.revokePass))
+	s.handleAPI("GET /api/bursts/{id}/access", s.burstAccess)
+
 	// Anonymous shopper identities for clients without cookies.
 	s.handleAPI("POST /api/shoppers", s.createShopper)
 
