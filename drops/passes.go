@@ -136,31 +136,10 @@ func (s *Service) RevokePass(ctx context.Context, dropID, id int64) (Pass, error
 	return p, nil
 }
 
-// parsePass splits a pass into its id and the hash of its secret.
-func parsePass(key string) (int64, []byte, error) {
-	rest, ok := strings.CutPrefix(key, passPrefix)
-	if !ok {
-		return 0, nil, ErrBadPass
-	}
-	idPart, secret, ok := strings.Cut(rest, "_")
-	if !ok || len(idPart) == 0 || len(idPart) > 19 {
-		return 0, nil, ErrBadPass
-	}
-	id, err := strconv.ParseInt(idPart, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, nil, ErrBadPass
-	}
-	if raw, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(raw) != secretLen {
-		return 0, nil, ErrBadPass
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return id, sum[:], nil
-}
-
 // CheckPass reports whether key is a live pass of drop dropID, comparing its
 // hash in constant time. Errors: ErrBadPass, ErrPassExpired.
 func (s *Service) CheckPass(ctx context.Context, dropID int64, key string) (Pass, error) {
-	id, hash, err := parsePass(key)
+	id, hash, err := parseSecret(key, passPrefix, ErrBadPass)
 	if err != nil {
 		return Pass{}, err
 	}

@@ -50,21 +50,27 @@ func keyFromSecret(burstID int64, secret []byte) (StreamKey, []byte, error) {
 // ParseStreamKey splits a key into its burst id and the hash of its secret.
 // It returns ErrBadStreamKey for anything that is not shaped like a key.
 func ParseStreamKey(key string) (burstID int64, hash []byte, err error) {
-	rest, ok := strings.CutPrefix(key, streamKeyPrefix)
+	return parseSecret(key, streamKeyPrefix, ErrBadStreamKey)
+}
+
+// parseSecret splits "<prefix><id>_<base64url secret>" into the id and the
+// SHA-256 of the secret's text, or returns bad.
+func parseSecret(key, prefix string, bad error) (int64, []byte, error) {
+	rest, ok := strings.CutPrefix(key, prefix)
 	if !ok {
-		return 0, nil, ErrBadStreamKey
+		return 0, nil, bad
 	}
 	idPart, secret, ok := strings.Cut(rest, "_")
 	if !ok || len(idPart) == 0 || len(idPart) > 19 {
-		return 0, nil, ErrBadStreamKey
+		return 0, nil, bad
 	}
 	id, err := strconv.ParseInt(idPart, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, nil, ErrBadStreamKey
+		return 0, nil, bad
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(secret)
 	if err != nil || len(raw) != secretLen {
-		return 0, nil, ErrBadStreamKey
+		return 0, nil, bad
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return id, sum[:], nil

@@ -82,16 +82,25 @@ type adminDropView struct {
 	Products []catalog.Product `json:"products"`
 }
 
-func (s *Server) adminDrop(w http.ResponseWriter, r *http.Request) error {
+// loadDrop reads the drop named by the request with its bursts and products.
+func (s *Server) loadDrop(r *http.Request) (drops.Drop, []drops.Burst, []catalog.Product, error) {
 	d, err := s.dropByRef(r)
 	if err != nil {
-		return err
+		return drops.Drop{}, nil, nil, err
 	}
 	bs, err := s.drops.ListBursts(r.Context(), d.ID)
 	if err != nil {
-		return err
+		return drops.Drop{}, nil, nil, err
 	}
 	ps, err := s.catalog.ListProducts(r.Context(), d.ID)
+	if err != nil {
+		return drops.Drop{}, nil, nil, err
+	}
+	return d, bs, ps, nil
+}
+
+func (s *Server) adminDrop(w http.ResponseWriter, r *http.Request) error {
+	d, bs, ps, err := s.loadDrop(r)
 	if err != nil {
 		return err
 	}
@@ -152,15 +161,7 @@ type publicVariant struct {
 }
 
 func (s *Server) publicDrop(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.dropByRef(r)
-	if err != nil {
-		return err
-	}
-	bs, err := s.drops.ListBursts(r.Context(), d.ID)
-	if err != nil {
-		return err
-	}
-	ps, err := s.catalog.ListProducts(r.Context(), d.ID)
+	d, bs, ps, err := s.loadDrop(r)
 	if err != nil {
 		return err
 	}
