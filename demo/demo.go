@@ -45,6 +45,8 @@ type Result struct {
 	Drop    drops.Drop
 	Bursts  []BurstKey
 	Created bool // whether this run created the drop
+	// VIPPass opens the backstage burst ("" when revoked or the seed was lost).
+	VIPPass drops.PassKey
 }
 
 // BurstKey is a demo burst with its stream key ("" when the key was rotated
@@ -91,7 +93,38 @@ func (s *Seeder) Seed(ctx context.Context) (Result, error) {
 		}
 		res.Bursts = append(res.Bursts, BurstKey{Burst: b, Key: key})
 	}
+	res.VIPPass, err = s.ensurePass(ctx, res.Drop.ID, seed)
+	if err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// passLabel names the demo's VIP pass.
+const passLabel = "Demo VIP"
+
+func (s *Seeder) ensurePass(ctx context.Context, dropID int64, seed []byte) (drops.PassKey, error) {
+	secret := func(id int64) ([]byte, error) { return derive(seed, "pass", id), nil }
+	passes, err := s.Drops.ListPasses(ctx, dropID)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range passes {
+		if p.Label != passLabel {
+			continue
+		}
+		raw, _ := secret(p.ID)
+		key := drops.PassKeyFor(p.ID, raw)
+		if _, err := s.Drops.CheckPass(ctx, dropID, key.String()); err != nil {
+			return "", nil
+		}
+		return key, nil
+	}
+	_, key, err := s.Drops.CreatePassWithSecret(ctx, dropID, drops.PassInput{Label: passLabel}, secret)
+	if err != nil {
+		return "", fmt.Errorf("create demo pass: %w", err)
+	}
+	return key, nil
 }
 
 func (s *Seeder) keySeed() ([]byte, error) {
@@ -112,9 +145,12 @@ func (s *Seeder) keySeed() ([]byte, error) {
 	return b, nil
 }
 
-func burstSecret(seed []byte, burstID int64) []byte {
+func burstSecret(seed []byte, burstID int64) []byte { return derive(seed, "burst", burstID) }
+
+// derive makes the secret of the demo's thing of kind what with id.
+func derive(seed []byte, what string, id int64) []byte {
 	m := hmac.New(sha256.New, seed)
-	m.Write([]byte("dropcast demo burst " + strconv.FormatInt(burstID, 10)))
+	m.Write([]byte("dropcast demo " + what + " " + strconv.FormatInt(id, 10)))
 	return m.Sum(nil)
 }
 

@@ -26,7 +26,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 	counts := func() map[string]int {
 		m := map[string]int{}
-		for _, table := range []string{"drops", "products", "variants", "stock", "bursts", "cards"} {
+		for _, table := range []string{"drops", "products", "variants", "stock", "bursts", "cards", "vip_passes"} {
 			var n int
 			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -53,7 +53,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	if second.Created {
 		t.Fatal("second seed created the drop again")
 	}
-	if c2 := counts(); len(c2) != len(c1) || c2["cards"] != c1["cards"] || c2["variants"] != c1["variants"] || c2["units"] != c1["units"] || c2["bursts"] != c1["bursts"] {
+	if c2 := counts(); len(c2) != len(c1) || c2["cards"] != c1["cards"] || c2["variants"] != c1["variants"] || c2["units"] != c1["units"] || c2["bursts"] != c1["bursts"] || c2["vip_passes"] != c1["vip_passes"] {
 		t.Fatalf("second seed changed rows: %v → %v", c1, c2)
 	}
 
@@ -75,6 +75,12 @@ func TestSeedIsIdempotent(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("no %s burst", k)
 		}
+	}
+	if first.VIPPass == "" || second.VIPPass != first.VIPPass {
+		t.Fatalf("VIP pass %q then %q", first.VIPPass, second.VIPPass)
+	}
+	if _, err := s.Drops.CheckPass(ctx, first.Drop.ID, string(second.VIPPass)); err != nil {
+		t.Fatalf("printed pass does not open the drop: %v", err)
 	}
 	if got := first.Drop.EndsAt.Sub(first.Drop.StartsAt); got < demo.Window {
 		t.Fatalf("window %v", got)

@@ -2,7 +2,6 @@ package drops
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -68,6 +67,17 @@ func scanPass(row pgx.Row, extra ...any) (Pass, error) {
 // CreatePass issues a VIP pass for drop dropID and returns it; the pass
 // itself is shown only now. Errors: not_found (drop), invalid.
 func (s *Service) CreatePass(ctx context.Context, dropID int64, in PassInput) (Pass, PassKey, error) {
+	return s.CreatePassWithSecret(ctx, dropID, in, RandomSecret)
+}
+
+// PassKeyFor returns the pass that secret makes for pass id; the demo uses it
+// to show a pass it derived earlier. secret must be 32 bytes.
+func PassKeyFor(id int64, secret []byte) PassKey {
+	return PassKey(passPrefix + strconv.FormatInt(id, 10) + "_" + base64.RawURLEncoding.EncodeToString(secret))
+}
+
+// CreatePassWithSecret is CreatePass with the pass's secret from secret.
+func (s *Service) CreatePassWithSecret(ctx context.Context, dropID int64, in PassInput, secret SecretFunc) (Pass, PassKey, error) {
 	if strings.TrimSpace(in.Label) == "" || len(in.Label) > 200 {
 		return Pass{}, "", apperr.InvalidField("label", "must be 1-200 bytes")
 	}
@@ -87,19 +97,26 @@ func (s *Service) CreatePass(ctx context.Context, dropID int64, in PassInput) (P
 		if !expires.After(s.now()) {
 			return apperr.InvalidField("expires_at", "must be in the future")
 		}
-		secret := make([]byte, secretLen)
-		if _, err := rand.Read(secret); err != nil {
-			return fmt.Errorf("generate pass: %w", err)
-		}
-		enc := base64.RawURLEncoding.EncodeToString(secret)
-		sum := sha256.Sum256([]byte(enc))
-		p, err = scanPass(tx.QueryRow(ctx, `
+		// The pass embeds its id, so insert with a placeholder hash first.
+		var id int64
+		if err := tx.QueryRow(ctx, `
 			INSERT INTO vip_passes (drop_id, label, secret_hash, expires_at) VALUES ($1, $2, $3, $4)
-			RETURNING `+passColumns, dropID, in.Label, sum[:], expires))
-		if err != nil {
+			RETURNING id`, dropID, in.Label, make([]byte, 32), expires).Scan(&id); err != nil {
 			return fmt.Errorf("insert pass: %w", err)
 		}
-		key = PassKey(passPrefix + strconv.FormatInt(p.ID, 10) + "_" + enc)
+		raw, err := secret(id)
+		if err != nil {
+			return err
+		}
+		if len(raw) != secretLen {
+			return fmt.Errorf("pass secret is %d bytes, want %d", len(raw), secretLen)
+		}
+		key = PassKeyFor(id, raw)
+		sum := sha256.Sum256([]byte(base64.RawURLEncoding.EncodeToString(raw)))
+		p, err = scanPass(tx.QueryRow(ctx, `UPDATE vip_passes SET secret_hash = $2 WHERE id = $1 RETURNING `+passColumns, id, sum[:]))
+		if err != nil {
+			return fmt.Errorf("store pass: %w", err)
+		}
 		return nil
 	})
 	return p, key, err

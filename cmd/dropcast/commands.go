@@ -88,6 +88,9 @@ func printDemo(w io.Writer, res demo.Result, publicURL string, haveToken bool) {
 		}
 		fmt.Fprintf(w, "    stream key: %s\n", bk.Key)
 	}
+	if res.VIPPass != "" {
+		fmt.Fprintf(w, "\nVIP pass (opens the backstage burst and VIP deals): %s\n", res.VIPPass)
+	}
 	fmt.Fprintf(w, `
 OBS (30 or later): Settings → Stream → Service "WHIP", Server %s/whip,
   Bearer Token = the burst's stream key. Settings → Output (Advanced): x264 or NVENC,
