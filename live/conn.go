@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -68,9 +69,15 @@ func (c *conn) enqueue(pm *websocket.PreparedMessage) {
 
 // kick asks the writer to send a close frame and close the connection. Only
 // the first call counts; counted runs once with it.
+//
+// A writer blocked on a client that does not read would never see the
+// request, so kick also cuts any write in progress short: the connection
+// gets closeGrace to take its last bytes, then the write fails and the
+// writer closes the socket.
 func (c *conn) kick(code int, reason string, counted func()) {
 	c.kickOnce.Do(func() {
 		c.closeCode, c.closeReason = code, reason
+		_ = c.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
 		close(c.kicked)
 		if counted != nil {
 			counted()
@@ -78,32 +85,64 @@ func (c *conn) kick(code int, reason string, counted func()) {
 	})
 }
 
+func (c *conn) isKicked() bool {
+	select {
+	case <-c.kicked:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeGrace is how long a closing connection may take to exchange close
+// frames before its socket is closed.
+const closeGrace = time.Second
+
 // writeLoop writes queued frames and pings until the connection is kicked,
-// a write fails or done closes. It closes the socket on its way out, which
-// ends the reader too.
+// a write fails or done closes. A failed write closes the socket, which ends
+// the reader too. A kick sends the close frame and gives the reader
+// closeGrace to receive the client's answer (closing at once would reset a
+// connection with unread data, and the client would never see the reason).
 func (c *conn) writeLoop(cfg *Config, done <-chan struct{}) {
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
-	defer c.ws.Close()
 	for {
 		select {
+		case <-c.kicked:
+			c.sendClose()
+			return
+		default:
+		}
+		select {
 		case pm := <-c.queue:
-			_ = c.ws.SetWriteDeadline(cfg.Now().Add(cfg.WriteTimeout))
+			if !c.isKicked() {
+				_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+			}
 			if err := c.ws.WritePreparedMessage(pm); err != nil {
+				c.ws.Close()
 				return
 			}
 		case <-ping.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
+				c.ws.Close()
 				return
 			}
 		case <-c.kicked:
-			msg := websocket.FormatCloseMessage(c.closeCode, c.closeReason)
-			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			c.sendClose()
 			return
 		case <-done:
 			return
 		}
 	}
+}
+
+func (c *conn) sendClose() {
+	msg := websocket.FormatCloseMessage(c.closeCode, c.closeReason)
+	if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace)); err != nil {
+		c.ws.Close()
+		return
+	}
+	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
 }
 
 // session is the reader side of a connection: it parses commands, applies
@@ -131,6 +170,9 @@ func (s *session) readLoop(ctx context.Context) error {
 		if err != nil {
 			return s.readError(err)
 		}
+		if s.c.isKicked() {
+			continue // closing: read on until the client's close frame or the grace period ends
+		}
 		_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 		if mt != websocket.TextMessage {
 			s.c.kick(websocket.CloseUnsupportedData, "only JSON text frames are accepted", nil)
@@ -152,9 +194,14 @@ func (s *session) readLoop(ctx context.Context) error {
 
 func (s *session) readError(err error) error {
 	if errors.Is(err, websocket.ErrReadLimit) {
-		// gorilla has already sent 1009 (message too big).
+		// gorilla has already sent 1009 (message too big). Read what is left
+		// of the frame for a moment, so that closing does not reset the
+		// connection before the client has read the close frame.
 		s.reg.stats.oversized.Add(1)
 		s.log.Debug("oversized frame", "limit", s.reg.cfg.ReadLimit)
+		nc := s.c.ws.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
+		_, _ = io.Copy(io.Discard, nc)
 		return nil
 	}
 	return nil // the client went away or the socket was closed: both are normal ends

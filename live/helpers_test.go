@@ -81,7 +81,7 @@ type env struct {
 	product catalog.Product
 }
 
-func newEnv(t *testing.T, cfg live.Config) *env {
+func newEnv(t *testing.T, cfg live.Config, commerce ...live.Commerce) *env {
 	t.Helper()
 	pool := storetest.New(t)
 	ctx := t.Context()
@@ -106,7 +106,14 @@ func newEnv(t *testing.T, cfg live.Config) *env {
 		ScheduledAt: now.Add(time.Minute)})
 	must(t, err)
 
-	e.reg, err = live.NewRegistry(cfg, live.Deps{Logger: logger, Bus: e.bus, Drops: e.drops, Catalog: e.catalog, DB: pool})
+	deps := live.Deps{Logger: logger, Bus: e.bus, Drops: e.drops, Catalog: e.catalog, DB: pool}
+	if len(commerce) > 0 {
+		deps.Commerce = commerce[0]
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1"
+	}
+	e.reg, err = live.NewRegistry(cfg, deps)
 	must(t, err)
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -330,4 +337,3 @@ func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -217,12 +218,14 @@ func decodeError(frame []byte, err error) *ProtocolError {
 	req := salvageReq(frame)
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return &ProtocolError{Req: req, Code: CodeBadJSON, Message: "a frame must be a JSON object"}
 	case errors.As(err, &typeErr):
 		return invalid(req, typeErr.Field, "has the wrong JSON type")
 	case errors.Is(err, io.EOF):
 		return &ProtocolError{Req: req, Code: CodeBadJSON, Message: "empty frame; a JSON object is required"}
 	}
-	if msg, ok := cutPrefix(err.Error(), "json: unknown field "); ok {
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f, _ := strconv.Unquote(msg)
 		return invalid(req, truncate(f, 40), "is not a known field")
 	}
@@ -239,13 +242,6 @@ func salvageReq(frame []byte) string {
 		return ""
 	}
 	return v.Req
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 func truncate(s string, n int) string {

@@ -319,6 +319,7 @@ func (r *Registry) Serve(ctx context.Context, ws *websocket.Conn, client Client)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(&r.cfg, done) })
+	defer ws.Close()
 	defer wg.Wait()
 	defer close(done)
 
