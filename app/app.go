@@ -22,6 +22,7 @@ import (
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
@@ -46,6 +47,10 @@ type Config struct {
 	// empty a random one is made at start, and shoppers get new identities
 	// after a restart.
 	ShopperSecret string
+	// Channel holds the shopper channel's settings (allowed websocket
+	// origins, frame and queue limits, command rate); zero values are the
+	// defaults documented on live.Config. PublicURL is filled in by New.
+	Channel live.Config
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +91,9 @@ type App struct {
 	Catalog *catalog.Service
 
 	closeOnce sync.Once
+
+	// channel is the shopper channel's hub registry; Run runs it.
+	channel *live.Registry
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -139,6 +147,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
+
+	// channel: the shopper channel's hub registry gets the bus, the drops and
+	// catalog services and the pool (card timeline). Commerce stays nil until
+	// checkout is wired: cart commands then answer "unavailable".
+	chCfg := cfg.Channel
+	chCfg.PublicURL = a.cfg.PublicURL
+	a.channel, err = live.NewRegistry(chCfg, live.Deps{
+		Logger:  logger,
+		Bus:     a.bus,
+		Drops:   a.Drops,
+		Catalog: a.Catalog,
+		DB:      a.pool,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shopper channel: %w", err)
+	}
+
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -150,6 +175,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Registry: reg,
 		Gatherer: reg,
 		Shoppers: shoppers,
+		Channel:  a.channel,
 	})
 	if err != nil {
 		return nil, err
@@ -177,6 +203,11 @@ func (a *App) Pool() *pgxpool.Pool { return a.pool }
 // close the pool. It returns nil after a clean shutdown.
 func (a *App) Run(ctx context.Context) error {
 	a.log.Info("serving", "addr", a.Addr(), "public_url", a.cfg.PublicURL)
+	// The channel outlives ctx until the HTTP server has stopped accepting,
+	// then closes its connections (1001) and stops.
+	chCtx, chStop := context.WithCancel(context.WithoutCancel(ctx))
+	chDone := make(chan error, 1)
+	go func() { chDone <- a.channel.Run(chCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.listener) }()
 
@@ -193,6 +224,8 @@ func (a *App) Run(ctx context.Context) error {
 		cancel()
 		<-serveErr // Serve returns ErrServerClosed once Shutdown starts
 	}
+	chStop()
+	<-chDone // the channel's Run returns nil
 	a.Close()
 	a.log.Info("stopped")
 	return err

@@ -54,4 +54,5 @@ func (s *Server) routes() {
 	s.handleAPI("POST /api/shoppers", s.createShopper)
 
 	s.handleAPI("/api/", s.apiNotFound)
+	s.routesChannel()
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,7 @@ import (
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -59,6 +61,9 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
 	Shoppers *shopper.Signer
+	// Channel is the shopper channel (websocket hubs, card pins); nil turns
+	// those routes into 503s.
+	Channel *live.Registry
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -73,6 +78,8 @@ type Server struct {
 	gather   prometheus.Gatherer
 	mux      *http.ServeMux
 	shoppers *shopper.Signer
+	channel  *live.Registry
+	upgrader *websocket.Upgrader
 }
 
 // New builds a Server and its routes.
@@ -95,6 +102,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		gather:   d.Gatherer,
 		mux:      http.NewServeMux(),
 		shoppers: d.Shoppers,
+		channel:  d.Channel,
 	}
 	s.routes()
 	return s, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,10 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")
 	fs.StringVar(&s.logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOG_LEVEL)")
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
+	origins := fs.String("ws-allowed-origins", envOr(getenv, "WS_ALLOWED_ORIGINS", ""), "comma-separated origins (scheme://host[:port], or *) whose pages may open the shopper websocket besides the server's own host (WS_ALLOWED_ORIGINS)")
+	fs.Int64Var(&s.app.Channel.ReadLimit, "ws-read-limit", intEnv(getenv, "WS_READ_LIMIT", 4096), "largest client websocket frame in bytes (WS_READ_LIMIT)")
+	fs.IntVar(&s.app.Channel.QueueSize, "ws-queue-size", int(intEnv(getenv, "WS_QUEUE_SIZE", 64)), "outgoing messages a websocket may have waiting before it is closed as a slow consumer (WS_QUEUE_SIZE)")
+	fs.Float64Var(&s.app.Channel.CommandRate, "ws-command-rate", floatEnv(getenv, "WS_COMMAND_RATE", 10), "client commands per second per websocket (WS_COMMAND_RATE)")
 	if err := fs.Parse(args); err != nil {
 		return settings{}, err
 	}
@@ -54,6 +59,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	s.app.AdminToken = getenv("ADMIN_TOKEN")
 	s.app.ShopperSecret = getenv("SHOPPER_SECRET")
 	s.app.ShutdownTimeout = *shutdown
+	s.app.Channel.AllowedOrigins = splitList(*origins)
 	if s.app.PublicURL == "" {
 		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
 	}
@@ -67,6 +73,35 @@ func durationEnv(getenv func(string) string, name string, def time.Duration) tim
 		}
 	}
 	return def
+}
+
+func intEnv(getenv func(string) string, name string, def int64) int64 {
+	if v := getenv(name); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func floatEnv(getenv func(string) string, name string, def float64) float64 {
+	if v := getenv(name); v != "" {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return def
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // defaultPublicURL is http://localhost:PORT for a listen address.

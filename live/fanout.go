@@ -1,0 +1,138 @@
+package live
+
+import (
+	"sync"
+
+	"github.com/gorilla/websocket"
+)
+
+// Audience selects who receives a broadcast.
+type Audience int
+
+// Audiences.
+const (
+	// Everyone watching the burst, hosts included.
+	Everyone Audience = iota
+	// Hosts only: connections authenticated with the stream key or the
+	// admin token ("sale" messages).
+	Hosts
+)
+
+// Broadcaster carries a burst's broadcasts to the connections watching it.
+// A hub hands it each broadcast once, already encoded as a JSON text frame,
+// from the hub's own goroutine; Broadcast must not block on any connection.
+//
+// The in-process implementation (the registry's local fan-out) prepares the
+// frame once (websocket.PreparedMessage) and puts it in each connection's
+// queue. This is the seam for running several nodes: a PostgreSQL
+// implementation would wrap the local one, batch frames for about 50 ms per
+// burst into one NOTIFY per batch (a NOTIFY in every transaction takes a
+// cluster-wide lock at commit, and a payload is at most 8000 bytes), and each
+// node's LISTEN loop would hand the frames of the batch to its own local
+// fan-out. Handlers and hubs stay as they are; only the registry's choice of
+// Broadcaster changes. (Hub state that a "welcome" reports, such as the active
+// cards, would follow the same frames on the receiving nodes.)
+type Broadcaster interface {
+	Broadcast(burstID int64, to Audience, frame []byte)
+}
+
+// fanout is one burst's set of local connections. A mutex guards the
+// copy-on-write slices; Broadcast takes a snapshot and enqueues without the
+// lock held, so joining and leaving never wait for a broadcast.
+type fanout struct {
+	mu    sync.Mutex
+	all   []*conn
+	hosts []*conn
+}
+
+func (f *fanout) add(c *conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.all = append(f.all[:len(f.all):len(f.all)], c)
+	if c.host {
+		f.hosts = append(f.hosts[:len(f.hosts):len(f.hosts)], c)
+	}
+}
+
+func (f *fanout) remove(c *conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.all = without(f.all, c)
+	if c.host {
+		f.hosts = without(f.hosts, c)
+	}
+}
+
+func without(list []*conn, c *conn) []*conn {
+	for i, x := range list {
+		if x == c {
+			out := make([]*conn, 0, len(list)-1)
+			out = append(out, list[:i]...)
+			return append(out, list[i+1:]...)
+		}
+	}
+	return list
+}
+
+func (f *fanout) send(to Audience, pm *websocket.PreparedMessage) {
+	f.mu.Lock()
+	list := f.all
+	if to == Hosts {
+		list = f.hosts
+	}
+	f.mu.Unlock()
+	for _, c := range list {
+		c.enqueue(pm)
+	}
+}
+
+// localFanout is the in-process Broadcaster: burst id → fanout.
+type localFanout struct {
+	mu     sync.RWMutex
+	bursts map[int64]*fanout
+	onErr  func(error)
+}
+
+var _ Broadcaster = (*localFanout)(nil)
+
+func newLocalFanout(onErr func(error)) *localFanout {
+	return &localFanout{bursts: make(map[int64]*fanout), onErr: onErr}
+}
+
+// open returns burstID's fanout, making it if needed.
+func (l *localFanout) open(burstID int64) *fanout {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.bursts[burstID]
+	if f == nil {
+		f = &fanout{}
+		l.bursts[burstID] = f
+	}
+	return f
+}
+
+// close forgets burstID's fanout if it is f.
+func (l *localFanout) close(burstID int64, f *fanout) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bursts[burstID] == f {
+		delete(l.bursts, burstID)
+	}
+}
+
+// Broadcast encodes the frame once and queues it for every local
+// connection of the burst.
+func (l *localFanout) Broadcast(burstID int64, to Audience, frame []byte) {
+	l.mu.RLock()
+	f := l.bursts[burstID]
+	l.mu.RUnlock()
+	if f == nil {
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		l.onErr(err)
+		return
+	}
+	f.send(to, pm)
+}
