@@ -20,12 +20,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
+
+// checkout: the channel routes cart commands to checkout through live.Commerce.
+var _ live.Commerce = (*checkout.Service)(nil)
 
 // Config is everything the server needs, as plain values.
 type Config struct {
@@ -46,6 +51,9 @@ type Config struct {
 	// empty a random one is made at start, and shoppers get new identities
 	// after a restart.
 	ShopperSecret string
+	// Checkout holds the cart, hold and Stripe settings (see checkout.Config
+	// for each default). Its PublicURL is filled from PublicURL above.
+	Checkout checkout.Config
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +94,9 @@ type App struct {
 	Catalog *catalog.Service
 
 	closeOnce sync.Once
+
+	// Checkout is exposed for tests and subcommands.
+	Checkout *checkout.Service
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -139,6 +150,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
+
+	// checkout: carts, holds, orders, Stripe. It serves the shopper channel
+	// as its live.Commerce and learns shown cards from the bus.
+	ckCfg := cfg.Checkout
+	ckCfg.PublicURL = a.cfg.PublicURL
+	a.Checkout, err = checkout.New(ckCfg, a.pool, a.bus, a.Drops, logger, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Checkout.PaymentsEnabled() {
+		logger.Warn("STRIPE_SECRET_KEY unset: carts work, checkout answers unavailable")
+	}
+
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -150,6 +174,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Registry: reg,
 		Gatherer: reg,
 		Shoppers: shoppers,
+		Checkout: a.Checkout,
 	})
 	if err != nil {
 		return nil, err
@@ -179,6 +204,10 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("serving", "addr", a.Addr(), "public_url", a.cfg.PublicURL)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.listener) }()
+	// checkout: its background work stops after HTTP, before the pool.
+	ckCtx, ckStop := context.WithCancel(context.WithoutCancel(ctx))
+	ckDone := make(chan struct{})
+	go func() { defer close(ckDone); _ = a.Checkout.Run(ckCtx) }()
 
 	var err error
 	select {
@@ -193,6 +222,8 @@ func (a *App) Run(ctx context.Context) error {
 		cancel()
 		<-serveErr // Serve returns ErrServerClosed once Shutdown starts
 	}
+	ckStop()
+	<-ckDone
 	a.Close()
 	a.log.Info("stopped")
 	return err

@@ -112,7 +112,7 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	}
 	switch status {
 	case "ok":
-		s.stock.mark(in.DropID, in.VariantID)
+		s.stock.mark(in.VariantID)
 		return cart, nil
 	case CodeSoldOut:
 		return Cart{}, &apperr.Error{Code: CodeSoldOut, Field: "variant", Message: fmt.Sprintf("variant %d is sold out (fewer than %d left)", in.VariantID, in.Qty)}
@@ -243,7 +243,7 @@ func (s *Service) Remove(ctx context.Context, shopperID string, dropID, variantI
 	if released == 0 {
 		return Cart{}, apperr.InvalidField("variant", "variant %d is not in the cart", variantID)
 	}
-	s.stock.mark(dropID, variantID)
+	s.stock.mark(variantID)
 	return s.CartOf(ctx, shopperID, dropID)
 }
 

@@ -15,35 +15,34 @@ import (
 // makes the last event for a variant always carry the committed value.
 type stockNotifier struct {
 	mu    sync.Mutex
-	dirty map[int64]int64 // variant id → drop id
-	kick  chan struct{}
+	dirty map[int64]struct{} // variant ids
 }
 
 func newStockNotifier() *stockNotifier {
-	return &stockNotifier{dirty: make(map[int64]int64), kick: make(chan struct{}, 1)}
+	return &stockNotifier{dirty: make(map[int64]struct{})}
 }
 
-func (n *stockNotifier) mark(dropID, variantID int64) {
+func (n *stockNotifier) mark(variantID int64) {
 	n.mu.Lock()
-	n.dirty[variantID] = dropID
+	n.dirty[variantID] = struct{}{}
 	n.mu.Unlock()
 }
 
-func (n *stockNotifier) take() map[int64]int64 {
+func (n *stockNotifier) take() map[int64]struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.dirty) == 0 {
 		return nil
 	}
 	d := n.dirty
-	n.dirty = make(map[int64]int64, len(d))
+	n.dirty = make(map[int64]struct{}, len(d))
 	return d
 }
 
 // StockChanged tells checkout that variantID's stock was changed elsewhere
 // (such as the admin API setting it), so that it is published with the rest.
-func (s *Service) StockChanged(dropID, variantID int64) {
-	s.stock.mark(dropID, variantID)
+func (s *Service) StockChanged(variantID int64) {
+	s.stock.mark(variantID)
 }
 
 func (s *Service) runStockFlusher(ctx context.Context) {
@@ -74,24 +73,25 @@ func (s *Service) flushStock(ctx context.Context) {
 		ids = append(ids, id)
 	}
 	rows, err := s.db.Query(ctx, `
-		SELECT v.id, coalesce((SELECT sum(s.available) FROM stock s WHERE s.variant_id = v.id), 0)::integer
-		FROM unnest($1::bigint[]) AS v(id)`, ids)
+		SELECT v.id, p.drop_id, coalesce((SELECT sum(s.available) FROM stock s WHERE s.variant_id = v.id), 0)::integer
+		FROM variants v JOIN products p ON p.id = v.product_id
+		WHERE v.id = ANY($1)`, ids)
 	if err != nil {
 		s.log.Warn("read stock for broadcast", "variants", len(ids), "err", err)
-		for id, d := range dirty {
-			s.stock.mark(d, id) // try again next tick
+		for id := range dirty {
+			s.stock.mark(id) // try again next tick
 		}
 		return
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id, dropID int64
 		var avail int
-		if err := rows.Scan(&id, &avail); err != nil {
+		if err := rows.Scan(&id, &dropID, &avail); err != nil {
 			s.log.Warn("read stock for broadcast", "err", err)
 			return
 		}
-		s.bus.Publish(events.StockChanged{DropID: dirty[id], VariantID: id, Available: avail})
+		s.bus.Publish(events.StockChanged{DropID: dropID, VariantID: id, Available: avail})
 	}
 	if err := rows.Err(); err != nil {
 		s.log.Warn("read stock for broadcast", "err", err)

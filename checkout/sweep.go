@@ -68,7 +68,7 @@ func release(ctx context.Context, db store.DBTX, claim string, now time.Time, ar
 
 func (s *Service) markAll(touched [][2]int64) {
 	for _, t := range touched {
-		s.stock.mark(t[0], t[1])
+		s.stock.mark(t[1])
 	}
 }
 

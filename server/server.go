@@ -21,6 +21,7 @@ import (
 
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
@@ -59,6 +60,9 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
 	Shoppers *shopper.Signer
+	// Checkout serves carts, orders and the Stripe webhook; nil answers
+	// those routes with 503.
+	Checkout *checkout.Service
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -73,6 +77,7 @@ type Server struct {
 	gather   prometheus.Gatherer
 	mux      *http.ServeMux
 	shoppers *shopper.Signer
+	checkout *checkout.Service
 }
 
 // New builds a Server and its routes.
@@ -95,6 +100,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		gather:   d.Gatherer,
 		mux:      http.NewServeMux(),
 		shoppers: d.Shoppers,
+		checkout: d.Checkout,
 	}
 	s.routes()
 	return s, nil

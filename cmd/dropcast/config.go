@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,12 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.StringVar(&s.app.DataDir, "data-dir", envOr(getenv, "DATA_DIR", "./data"), "directory for recordings, clips and demo key seed (DATA_DIR)")
 	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")
 	fs.StringVar(&s.logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOG_LEVEL)")
+	ck := &s.app.Checkout
+	fs.StringVar(&ck.StripeAPIURL, "stripe-api-url", envOr(getenv, "STRIPE_API_URL", ""), "Stripe API base URL, e.g. a stripe-mock at http://127.0.0.1:12111; empty: Stripe (STRIPE_API_URL)")
+	fs.DurationVar(&ck.HoldDuration, "hold-duration", durationEnv(getenv, "HOLD_DURATION", 10*time.Minute), "how long a cart hold keeps its stock (HOLD_DURATION)")
+	fs.DurationVar(&ck.DealGrace, "deal-grace", durationEnv(getenv, "DEAL_GRACE", 10*time.Second), "how long a deal price lasts after its card comes down (DEAL_GRACE)")
+	fs.IntVar(&ck.ShopperLimit, "shopper-limit", intEnv(getenv, "SHOPPER_LIMIT", 5), "default most units of a variant per shopper per drop (SHOPPER_LIMIT)")
+	fs.Float64Var(&ck.StripeRate, "stripe-rate", floatEnv(getenv, "STRIPE_RATE", 20), "most Stripe API calls per second (STRIPE_RATE)")
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return settings{}, err
@@ -53,6 +60,8 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	// from a flag that would show in the process list.
 	s.app.AdminToken = getenv("ADMIN_TOKEN")
 	s.app.ShopperSecret = getenv("SHOPPER_SECRET")
+	s.app.Checkout.StripeSecretKey = getenv("STRIPE_SECRET_KEY")
+	s.app.Checkout.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
 	s.app.ShutdownTimeout = *shutdown
 	if s.app.PublicURL == "" {
 		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
@@ -64,6 +73,24 @@ func durationEnv(getenv func(string) string, name string, def time.Duration) tim
 	if v := getenv(name); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
+		}
+	}
+	return def
+}
+
+func intEnv(getenv func(string) string, name string, def int) int {
+	if v := getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func floatEnv(getenv func(string) string, name string, def float64) float64 {
+	if v := getenv(name); v != "" {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
 		}
 	}
 	return def
