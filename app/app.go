@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/live"
@@ -27,6 +28,9 @@ import (
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
+
+// checkout: the channel routes cart commands to checkout through live.Commerce.
+var _ live.Commerce = (*checkout.Service)(nil)
 
 // Config is everything the server needs, as plain values.
 type Config struct {
@@ -51,6 +55,9 @@ type Config struct {
 	// origins, frame and queue limits, command rate); zero values are the
 	// defaults documented on live.Config. PublicURL is filled in by New.
 	Channel live.Config
+	// Checkout holds the cart, hold and Stripe settings (see checkout.Config
+	// for each default). Its PublicURL is filled from PublicURL above.
+	Checkout checkout.Config
 }
 
 func (c *Config) setDefaults() {
@@ -94,6 +101,8 @@ type App struct {
 
 	// channel is the shopper channel's hub registry; Run runs it.
 	channel *live.Registry
+	// Checkout is exposed for tests and subcommands.
+	Checkout *checkout.Service
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -148,17 +157,29 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
 
+	// checkout: carts, holds, orders, Stripe. It serves the shopper channel
+	// as its live.Commerce and learns shown cards from the bus.
+	ckCfg := cfg.Checkout
+	ckCfg.PublicURL = a.cfg.PublicURL
+	a.Checkout, err = checkout.New(ckCfg, a.pool, a.bus, a.Drops, logger, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Checkout.PaymentsEnabled() {
+		logger.Warn("STRIPE_SECRET_KEY unset: carts work, checkout answers unavailable")
+	}
+
 	// channel: the shopper channel's hub registry gets the bus, the drops and
-	// catalog services and the pool (card timeline). Commerce stays nil until
-	// checkout is wired: cart commands then answer "unavailable".
+	// catalog services, the pool (card timeline) and checkout for cart commands.
 	chCfg := cfg.Channel
 	chCfg.PublicURL = a.cfg.PublicURL
 	a.channel, err = live.NewRegistry(chCfg, live.Deps{
-		Logger:  logger,
-		Bus:     a.bus,
-		Drops:   a.Drops,
-		Catalog: a.Catalog,
-		DB:      a.pool,
+		Logger:   logger,
+		Bus:      a.bus,
+		Drops:    a.Drops,
+		Catalog:  a.Catalog,
+		DB:       a.pool,
+		Commerce: a.Checkout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("shopper channel: %w", err)
@@ -176,6 +197,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Gatherer: reg,
 		Shoppers: shoppers,
 		Channel:  a.channel,
+		Checkout: a.Checkout,
 	})
 	if err != nil {
 		return nil, err
@@ -210,6 +232,10 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { chDone <- a.channel.Run(chCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.listener) }()
+	// checkout: its background work stops after HTTP, before the pool.
+	ckCtx, ckStop := context.WithCancel(context.WithoutCancel(ctx))
+	ckDone := make(chan struct{})
+	go func() { defer close(ckDone); _ = a.Checkout.Run(ckCtx) }()
 
 	var err error
 	select {
@@ -226,6 +252,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	chStop()
 	<-chDone // the channel's Run returns nil
+	ckStop()
+	<-ckDone
 	a.Close()
 	a.log.Info("stopped")
 	return err

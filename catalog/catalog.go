@@ -234,10 +234,32 @@ func insertVariant(ctx context.Context, tx pgx.Tx, productID int64, position int
 		productID, v.SKU, v.Label, v.Price, position).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert variant %s: %w", v.SKU, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO stock (variant_id, available) VALUES ($1, $2)`, id, v.Stock); err != nil {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO stock (variant_id, shard, available)
+		SELECT $1, g, $2::integer / $3 + CASE WHEN g < $2::integer % $3 THEN 1 ELSE 0 END
+		FROM generate_series(0, $3 - 1) g`, id, v.Stock, StockShards); err != nil {
 		return 0, fmt.Errorf("insert stock of %s: %w", v.SKU, err)
 	}
 	return id, nil
+}
+
+// StockShards is how many rows a new variant's stock is spread over, so that
+// concurrent reservations of one variant do not all queue on one row lock.
+// A variant's available stock is the sum of its rows (see checkout).
+const StockShards = 8
+
+// setStock sets variant id's available stock to n, spread evenly over its
+// shards. Units held in carts are not part of available stock and stay held.
+func setStock(ctx context.Context, tx pgx.Tx, id int64, n int) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE stock s SET available = $2::integer / c.k + CASE WHEN s.shard < $2::integer % c.k THEN 1 ELSE 0 END,
+			updated_at = now()
+		FROM (SELECT count(*)::integer AS k FROM stock WHERE variant_id = $1) c
+		WHERE s.variant_id = $1`, id, n)
+	if err != nil {
+		return fmt.Errorf("set stock of variant %d: %w", id, err)
+	}
+	return nil
 }
 
 // AddVariant adds a variant to product productID. Errors: not_found,
@@ -272,8 +294,9 @@ func (s *Service) AddVariant(ctx context.Context, productID int64, in VariantInp
 }
 
 const variantSelect = `
-	SELECT v.id, v.product_id, v.sku, v.label, v.price, coalesce(s.available, 0), v.position
-	FROM variants v LEFT JOIN stock s ON s.variant_id = v.id`
+	SELECT v.id, v.product_id, v.sku, v.label, v.price,
+		coalesce((SELECT sum(s.available) FROM stock s WHERE s.variant_id = v.id), 0)::integer, v.position
+	FROM variants v`
 
 func scanVariant(row pgx.Row) (Variant, error) {
 	var v Variant
@@ -321,8 +344,8 @@ func (s *Service) UpdateVariant(ctx context.Context, id int64, p VariantPatch) (
 			return apperr.Errorf(apperr.NotFound, "variant %d not found", id)
 		}
 		if p.Stock != nil {
-			if _, err := tx.Exec(ctx, `UPDATE stock SET available = $2, updated_at = now() WHERE variant_id = $1`, id, *p.Stock); err != nil {
-				return fmt.Errorf("set stock of variant %d: %w", id, err)
+			if err := setStock(ctx, tx, id, *p.Stock); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -115,6 +115,9 @@ func (s *Server) updateVariant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if p.Stock != nil && s.checkout != nil {
+		s.checkout.StockChanged(v.ID) // broadcast the new count to shoppers
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

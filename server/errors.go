@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dropcast/dropcast/apperr"
+	"github.com/dropcast/dropcast/checkout"
 )
 
 // statusOf maps application error codes to HTTP statuses for the JSON API.
@@ -28,6 +29,12 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case apperr.Unavailable:
 		return http.StatusServiceUnavailable
+	case checkout.CodeSoldOut, checkout.CodeLimitReached:
+		return http.StatusConflict
+	case checkout.CodeUnknownVariant:
+		return http.StatusNotFound
+	case checkout.CodeCardExpired:
+		return http.StatusGone
 	}
 	return http.StatusInternalServerError
 }

@@ -55,4 +55,5 @@ func (s *Server) routes() {
 
 	s.handleAPI("/api/", s.apiNotFound)
 	s.routesChannel()
+	s.routesCheckout()
 }

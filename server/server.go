@@ -22,6 +22,7 @@ import (
 
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/shopper"
@@ -64,6 +65,9 @@ type Deps struct {
 	// Channel is the shopper channel (websocket hubs, card pins); nil turns
 	// those routes into 503s.
 	Channel *live.Registry
+	// Checkout serves carts, orders and the Stripe webhook; nil answers
+	// those routes with 503.
+	Checkout *checkout.Service
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -80,6 +84,7 @@ type Server struct {
 	shoppers *shopper.Signer
 	channel  *live.Registry
 	upgrader *websocket.Upgrader
+	checkout *checkout.Service
 }
 
 // New builds a Server and its routes.
@@ -103,6 +108,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		mux:      http.NewServeMux(),
 		shoppers: d.Shoppers,
 		channel:  d.Channel,
+		checkout: d.Checkout,
 	}
 	s.routes()
 	return s, nil

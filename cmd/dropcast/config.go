@@ -43,6 +43,12 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.StringVar(&s.app.DataDir, "data-dir", envOr(getenv, "DATA_DIR", "./data"), "directory for recordings, clips and demo key seed (DATA_DIR)")
 	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")
 	fs.StringVar(&s.logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOG_LEVEL)")
+	ck := &s.app.Checkout
+	fs.StringVar(&ck.StripeAPIURL, "stripe-api-url", envOr(getenv, "STRIPE_API_URL", ""), "Stripe API base URL, e.g. a stripe-mock at http://127.0.0.1:12111; empty: Stripe (STRIPE_API_URL)")
+	fs.DurationVar(&ck.HoldDuration, "hold-duration", durationEnv(getenv, "HOLD_DURATION", 10*time.Minute), "how long a cart hold keeps its stock (HOLD_DURATION)")
+	fs.DurationVar(&ck.DealGrace, "deal-grace", durationEnv(getenv, "DEAL_GRACE", 10*time.Second), "how long a deal price lasts after its card comes down (DEAL_GRACE)")
+	fs.IntVar(&ck.ShopperLimit, "shopper-limit", int(intEnv(getenv, "SHOPPER_LIMIT", 5)), "default most units of a variant per shopper per drop (SHOPPER_LIMIT)")
+	fs.Float64Var(&ck.StripeRate, "stripe-rate", floatEnv(getenv, "STRIPE_RATE", 20), "most Stripe API calls per second (STRIPE_RATE)")
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	origins := fs.String("ws-allowed-origins", envOr(getenv, "WS_ALLOWED_ORIGINS", ""), "comma-separated origins (scheme://host[:port], or *) whose pages may open the shopper websocket besides the server's own host (WS_ALLOWED_ORIGINS)")
 	fs.Int64Var(&s.app.Channel.ReadLimit, "ws-read-limit", intEnv(getenv, "WS_READ_LIMIT", 4096), "largest client websocket frame in bytes (WS_READ_LIMIT)")
@@ -58,6 +64,8 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	// from a flag that would show in the process list.
 	s.app.AdminToken = getenv("ADMIN_TOKEN")
 	s.app.ShopperSecret = getenv("SHOPPER_SECRET")
+	s.app.Checkout.StripeSecretKey = getenv("STRIPE_SECRET_KEY")
+	s.app.Checkout.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
 	s.app.ShutdownTimeout = *shutdown
 	s.app.Channel.AllowedOrigins = splitList(*origins)
 	if s.app.PublicURL == "" {

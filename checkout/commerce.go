@@ -1,0 +1,49 @@
+package checkout
+
+import "context"
+
+// The methods below are the shopper channel's view of checkout
+// (live.Commerce): they name a burst, resolve its drop, and return the cart
+// as a JSON-encodable Cart. Errors are *apperr.Error with the codes of Add.
+
+// AddToCart reserves qty units of variantID for shopperID in the drop of
+// burstID, at the deal price of cardID while that card is shown (0: none).
+func (s *Service) AddToCart(ctx context.Context, shopperID string, burstID, variantID int64, qty int, cardID int64) (any, error) {
+	dropID, err := s.dropOfBurst(ctx, burstID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Add(ctx, AddInput{ShopperID: shopperID, DropID: dropID, BurstID: burstID, VariantID: variantID, Qty: qty, CardID: cardID})
+}
+
+// RemoveFromCart releases qty units (0: all) of variantID held by shopperID.
+func (s *Service) RemoveFromCart(ctx context.Context, shopperID string, burstID, variantID int64, qty int) (any, error) {
+	dropID, err := s.dropOfBurst(ctx, burstID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Remove(ctx, shopperID, dropID, variantID, qty)
+}
+
+// Cart returns shopperID's cart in the drop of burstID.
+func (s *Service) Cart(ctx context.Context, shopperID string, burstID int64) (any, error) {
+	dropID, err := s.dropOfBurst(ctx, burstID)
+	if err != nil {
+		return nil, err
+	}
+	return s.CartOf(ctx, shopperID, dropID)
+}
+
+// Checkout opens payment of shopperID's cart in the drop of burstID and
+// returns the Stripe Checkout URL; returnURL is the page to come back to.
+func (s *Service) Checkout(ctx context.Context, shopperID string, burstID int64, returnURL string) (string, error) {
+	dropID, err := s.dropOfBurst(ctx, burstID)
+	if err != nil {
+		return "", err
+	}
+	o, err := s.StartCheckout(ctx, CheckoutInput{ShopperID: shopperID, DropID: dropID, BurstID: burstID, ReturnURL: returnURL})
+	if err != nil {
+		return "", err
+	}
+	return o.CheckoutURL, nil
+}
