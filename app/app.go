@@ -22,6 +22,7 @@ import (
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
@@ -46,6 +47,10 @@ type Config struct {
 	// empty a random one is made at start, and shoppers get new identities
 	// after a restart.
 	ShopperSecret string
+	// RecordFragment is how much media a recording fragment holds at least
+	// (closed on the next keyframe): the most a crash can lose. It defaults
+	// to 1 s.
+	RecordFragment time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +91,10 @@ type App struct {
 	Catalog *catalog.Service
 
 	closeOnce sync.Once
+
+	// Recorder records every live burst; the media registry attaches
+	// Recorder.SinkFor(burstID) to each stream.
+	Recorder *recorder.Manager
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -139,6 +148,26 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
+
+	// recorder: one Manager for every burst's recording, clips and replay.
+	// It repairs recordings a crash left unfinished before anything else
+	// records, follows card and burst events on the bus, and hands the media
+	// registry a sink per burst (a.Recorder.SinkFor(burstID)). Close
+	// finalizes the open recordings.
+	a.Recorder, err = recorder.NewManager(recorder.Config{FragmentDuration: cfg.RecordFragment}, recorder.Deps{
+		Storage:  recorder.Dir{Root: cfg.DataDir},
+		DB:       recorder.NewDB(a.pool),
+		Bus:      a.bus,
+		Cards:    a.Drops,
+		Logger:   logger,
+		Registry: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Recorder.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start recorder: %w", err)
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -150,6 +179,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Registry: reg,
 		Gatherer: reg,
 		Shoppers: shoppers,
+		Recorder: a.Recorder,
 	})
 	if err != nil {
 		return nil, err
@@ -204,6 +234,9 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.Recorder != nil {
+			a.Recorder.Close() // finalize open recordings (bounded) before the pool goes
 		}
 		if a.pool != nil {
 			a.pool.Close()

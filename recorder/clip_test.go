@@ -11,6 +11,7 @@ import (
 
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/recorder"
+	rt "github.com/dropcast/dropcast/recorder/recordertest"
 )
 
 // firstVideoFrame returns ffprobe's key_frame,pict_type of the first
@@ -28,13 +29,13 @@ func firstVideoFrame(tb testing.TB, path string) string {
 }
 
 func TestClipCut(t *testing.T) {
-	needFFmpeg(t)
-	fx := loadFixture(t, "testdata/fixture.mp4")
+	rt.NeedFFmpeg(t)
+	fx := rt.LoadFixture(t, rt.FixturePath())
 	dir := t.TempDir()
 	m := newManager(t, dir, recorder.Deps{})
 	sink := m.SinkFor(7)
-	sink.SinkStart(fx.tracks())
-	play(sink, fx.packets(t, feed{length: 10 * time.Second, start: time.Now()}))
+	sink.SinkStart(fx.Tracks())
+	rt.Play(sink, fx.Packets(t, rt.Feed{Length: 10 * time.Second, Start: time.Now()}))
 	sink.SinkStop()
 	waitFor(t, func() bool {
 		tl, err := m.Timeline(t.Context(), 7)
@@ -55,9 +56,9 @@ func TestClipCut(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, filepath.FromSlash(c.Path))
-			p := ffprobe(t, path)
+			p := rt.FFprobe(t, path)
 			want := tc.to - tc.from
-			if d := p.duration(t); d < want-0.1 || d > want+0.1 {
+			if d := p.Duration(t); d < want-0.1 || d > want+0.1 {
 				t.Errorf("clip lasts %.3f s, want %.1f ± 0.1", d, want)
 			}
 			if len(p.Streams) != 2 {
@@ -66,7 +67,7 @@ func TestClipCut(t *testing.T) {
 			if f := firstVideoFrame(t, path); !strings.HasPrefix(f, "K") {
 				t.Errorf("first video packet flags %q, want a keyframe", f)
 			}
-			if out := decodeErrors(t, path); out != "" {
+			if out := rt.DecodeErrors(t, path); out != "" {
 				t.Errorf("ffmpeg -v error reported:\n%s", out)
 			}
 		})

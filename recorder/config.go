@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// DefaultMaxClip is the longest clip unless Config.MaxClip says otherwise.
+const DefaultMaxClip = 10 * time.Minute
+
 // Config holds the recorder's plain settings.
 type Config struct {
 	// FragmentDuration is the media length after which the next keyframe
@@ -33,7 +36,7 @@ func (c *Config) setDefaults() {
 		c.FinalizeTimeout = 10 * time.Second
 	}
 	if c.MaxClip == 0 {
-		c.MaxClip = 10 * time.Minute
+		c.MaxClip = DefaultMaxClip
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dropcast/dropcast/recorder"
+	rt "github.com/dropcast/dropcast/recorder/recordertest"
 )
 
 func newManager(tb testing.TB, dir string, deps recorder.Deps) *recorder.Manager {
@@ -35,21 +36,21 @@ func newManager(tb testing.TB, dir string, deps recorder.Deps) *recorder.Manager
 
 // record plays fd into a fresh manager's sink for burst 1, closes the
 // manager and returns the data directory.
-func record(tb testing.TB, fx *fixture, fd feed) string {
+func record(tb testing.TB, fx *rt.Fixture, fd rt.Feed) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	m := newManager(tb, dir, recorder.Deps{})
 	sink := m.SinkFor(1)
-	sink.SinkStart(fx.tracks())
-	play(sink, fx.packets(tb, fd))
+	sink.SinkStart(fx.Tracks())
+	rt.Play(sink, fx.Packets(tb, fd))
 	sink.SinkStop()
 	m.Close()
 	return dir
 }
 
 func TestRecordTenSecondBurst(t *testing.T) {
-	needFFmpeg(t)
-	fx := loadFixture(t, "testdata/fixture.mp4")
+	rt.NeedFFmpeg(t)
+	fx := rt.LoadFixture(t, rt.FixturePath())
 	for _, tc := range []struct {
 		name       string
 		audioDelay time.Duration
@@ -59,19 +60,19 @@ func TestRecordTenSecondBurst(t *testing.T) {
 		{name: "sender reports correct 300ms audio lag", audioDelay: 300 * time.Millisecond, srs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := record(t, fx, feed{length: 10 * time.Second, start: time.Now(), audioDelay: tc.audioDelay, srs: tc.srs})
+			dir := record(t, fx, rt.Feed{Length: 10 * time.Second, Start: time.Now(), AudioDelay: tc.audioDelay, SRs: tc.srs})
 			file := filepath.Join(dir, "recordings/burst-1/part-001.mp4")
-			p := ffprobe(t, file)
-			if d := p.duration(t); d < 9.5 || d > 10.5 {
+			p := rt.FFprobe(t, file)
+			if d := p.Duration(t); d < 9.5 || d > 10.5 {
 				t.Errorf("duration %.3f s, want 10 ± 0.5", d)
 			}
 			if len(p.Streams) != 2 || p.Streams[0].CodecName != "h264" || p.Streams[1].CodecName != "opus" {
 				t.Errorf("streams %+v, want h264 + opus", p.Streams)
 			}
-			if off := p.start(t, "audio") - p.start(t, "video"); off > 0.1 || off < -0.1 {
+			if off := p.Start(t, "audio") - p.Start(t, "video"); off > 0.1 || off < -0.1 {
 				t.Errorf("audio starts %.3f s after video, want within 0.1", off)
 			}
-			if out := decodeErrors(t, file); out != "" {
+			if out := rt.DecodeErrors(t, file); out != "" {
 				t.Errorf("ffmpeg -v error reported:\n%s", out)
 			}
 		})
@@ -81,11 +82,11 @@ func TestRecordTenSecondBurst(t *testing.T) {
 func TestArrivalTimingWithoutReportsKeepsLag(t *testing.T) {
 	// Without sender reports the recorder can only trust arrival: a 300 ms
 	// audio lag stays in the file. This shows the SR case above is doing work.
-	needFFmpeg(t)
-	fx := loadFixture(t, "testdata/fixture.mp4")
-	dir := record(t, fx, feed{length: 4 * time.Second, start: time.Now(), audioDelay: 300 * time.Millisecond})
-	p := ffprobe(t, filepath.Join(dir, "recordings/burst-1/part-001.mp4"))
-	if off := p.start(t, "audio") - p.start(t, "video"); off < 0.2 {
+	rt.NeedFFmpeg(t)
+	fx := rt.LoadFixture(t, rt.FixturePath())
+	dir := record(t, fx, rt.Feed{Length: 4 * time.Second, Start: time.Now(), AudioDelay: 300 * time.Millisecond})
+	p := rt.FFprobe(t, filepath.Join(dir, "recordings/burst-1/part-001.mp4"))
+	if off := p.Start(t, "audio") - p.Start(t, "video"); off < 0.2 {
 		t.Errorf("audio offset %.3f s, want about 0.3 (arrival timing)", off)
 	}
 }

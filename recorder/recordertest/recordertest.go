@@ -1,4 +1,8 @@
-package recorder_test
+// Package recordertest holds what recorder tests share: the committed
+// H264 + Opus fixture as RTP (gortsplib's rtph264 encoder, one Opus packet
+// per RTP packet) with synthetic arrival times and optional RTCP sender
+// reports, and ffprobe/ffmpeg helpers. It is for tests only.
+package recordertest
 
 import (
 	"bytes"
@@ -7,6 +11,8 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -21,8 +27,8 @@ import (
 	"github.com/dropcast/dropcast/sfu"
 )
 
-// fixture is testdata/fixture.mp4 as access units and Opus packets.
-type fixture struct {
+// Fixture is testdata/fixture.mp4 as access units and Opus packets.
+type Fixture struct {
 	sps, pps []byte
 	video    []fxVideo
 	audio    []fxAudio
@@ -39,7 +45,14 @@ type fxAudio struct {
 	payload []byte
 }
 
-func loadFixture(tb testing.TB, path string) *fixture {
+// FixturePath is the committed fixture, testdata/fixture.mp4.
+func FixturePath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "fixture.mp4")
+}
+
+// LoadFixture reads an fMP4 file with one H264 and one Opus track.
+func LoadFixture(tb testing.TB, path string) *Fixture {
 	tb.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -53,7 +66,7 @@ func loadFixture(tb testing.TB, path string) *fixture {
 	if err := parts.Unmarshal(b); err != nil {
 		tb.Fatalf("read %s: %v", path, err)
 	}
-	fx := &fixture{}
+	fx := &Fixture{}
 	for _, it := range init.Tracks {
 		if c, ok := it.Codec.(*mp4.CodecH264); ok {
 			fx.sps, fx.pps = c.SPS, c.PPS
@@ -92,24 +105,24 @@ func loadFixture(tb testing.TB, path string) *fixture {
 	return fx
 }
 
-// feed describes how to play the fixture into a sink.
-type feed struct {
-	length     time.Duration // media to send (the fixture loops)
-	start      time.Time     // wall time of media time zero
-	audioDelay time.Duration // extra arrival delay of audio (lookahead, jitter)
-	srs        bool          // send RTCP sender reports (exact NTP mapping)
-	skipStart  bool          // do not call SinkStart
+// Feed describes how to play the fixture into a sink.
+type Feed struct {
+	Length     time.Duration // media to send (the fixture loops)
+	Start      time.Time     // wall time of media time zero
+	AudioDelay time.Duration // extra arrival delay of audio (lookahead, jitter)
+	SRs        bool          // send RTCP sender reports (exact NTP mapping)
 }
 
-type fxPacket struct {
-	track   int
-	pkt     *rtp.Packet
-	arrival time.Time
-	ntp     time.Time
+// Packet is an RTP packet or (NTP set) a sender report to hand to a sink.
+type Packet struct {
+	Track   int
+	Pkt     *rtp.Packet
+	Arrival time.Time
+	NTP     time.Time // set for a sender report
 }
 
-// packets renders the feed as RTP packets in arrival order.
-func (fx *fixture) packets(tb testing.TB, fd feed) []fxPacket {
+// Packets renders the Feed as RTP packets in arrival order.
+func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 	tb.Helper()
 	ssrc, seq := uint32(1), uint16(65000) // sequence numbers wrap early on purpose
 	enc := &rtph264.Encoder{PayloadType: 96, SSRC: &ssrc, InitialSequenceNumber: &seq, PacketizationMode: 1, PayloadMaxSize: 1200}
@@ -117,14 +130,14 @@ func (fx *fixture) packets(tb testing.TB, fd feed) []fxPacket {
 		tb.Fatal(err)
 	}
 	const vBase, aBase = uint32(4294000000), uint32(123456) // RTP timestamps wrap too
-	var out []fxPacket
+	var out []Packet
 	loopV := fx.length.Nanoseconds() * 90000 / int64(time.Second)
 	for loop := int64(0); ; loop++ {
 		done := false
 		for _, v := range fx.video {
 			pts := v.pts + loop*loopV
 			at := time.Duration(pts * int64(time.Second) / 90000)
-			if at >= fd.length {
+			if at >= fd.Length {
 				done = true
 				break
 			}
@@ -134,7 +147,7 @@ func (fx *fixture) packets(tb testing.TB, fd feed) []fxPacket {
 			}
 			for _, p := range pkts {
 				p.Timestamp = vBase + uint32(pts)
-				out = append(out, fxPacket{track: 0, pkt: p, arrival: fd.start.Add(at)})
+				out = append(out, Packet{Track: 0, Pkt: p, Arrival: fd.Start.Add(at)})
 			}
 		}
 		if done {
@@ -148,34 +161,34 @@ func (fx *fixture) packets(tb testing.TB, fd feed) []fxPacket {
 		for _, a := range fx.audio {
 			ts := a.ts + loop*loopA
 			at := time.Duration(ts * int64(time.Second) / 48000)
-			if at >= fd.length {
+			if at >= fd.Length {
 				done = true
 				break
 			}
 			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: aseq, Timestamp: aBase + uint32(ts), SSRC: 2, Marker: false}, Payload: a.payload}
 			aseq++
-			out = append(out, fxPacket{track: 1, pkt: p, arrival: fd.start.Add(at + fd.audioDelay)})
+			out = append(out, Packet{Track: 1, Pkt: p, Arrival: fd.Start.Add(at + fd.AudioDelay)})
 		}
 		if done {
 			break
 		}
 	}
-	slices.SortStableFunc(out, func(a, b fxPacket) int { return a.arrival.Compare(b.arrival) })
-	if fd.srs {
+	slices.SortStableFunc(out, func(a, b Packet) int { return a.Arrival.Compare(b.Arrival) })
+	if fd.SRs {
 		// One sender report per track per second, carrying the true mapping.
-		var withSR []fxPacket
-		next := [2]time.Time{fd.start.Add(200 * time.Millisecond), fd.start.Add(200 * time.Millisecond)}
+		var withSR []Packet
+		next := [2]time.Time{fd.Start.Add(200 * time.Millisecond), fd.Start.Add(200 * time.Millisecond)}
 		for _, p := range out {
 			withSR = append(withSR, p)
-			if p.arrival.After(next[p.track]) {
+			if p.Arrival.After(next[p.Track]) {
 				base, clock := vBase, int64(90000)
-				if p.track == 1 {
+				if p.Track == 1 {
 					base, clock = aBase, 48000
 				}
-				media := int64(p.pkt.Timestamp - base)
-				ntp := fd.start.Add(time.Duration(media * int64(time.Second) / clock))
-				withSR = append(withSR, fxPacket{track: p.track, pkt: &rtp.Packet{Header: rtp.Header{Timestamp: p.pkt.Timestamp}}, ntp: ntp, arrival: p.arrival})
-				next[p.track] = p.arrival.Add(time.Second)
+				media := int64(p.Pkt.Timestamp - base)
+				ntp := fd.Start.Add(time.Duration(media * int64(time.Second) / clock))
+				withSR = append(withSR, Packet{Track: p.Track, Pkt: &rtp.Packet{Header: rtp.Header{Timestamp: p.Pkt.Timestamp}}, NTP: ntp, Arrival: p.Arrival})
+				next[p.Track] = p.Arrival.Add(time.Second)
 			}
 		}
 		out = withSR
@@ -183,7 +196,8 @@ func (fx *fixture) packets(tb testing.TB, fd feed) []fxPacket {
 	return out
 }
 
-func (fx *fixture) tracks() []sfu.TrackInfo {
+// Tracks are the sfu track descriptions of the fixture (SPS/PPS in the fmtp).
+func (fx *Fixture) Tracks() []sfu.TrackInfo {
 	return []sfu.TrackInfo{
 		{Kind: "video", MimeType: "video/H264", ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;sprop-parameter-sets=" +
 			base64.StdEncoding.EncodeToString(fx.sps) + "," + base64.StdEncoding.EncodeToString(fx.pps)},
@@ -191,19 +205,19 @@ func (fx *fixture) tracks() []sfu.TrackInfo {
 	}
 }
 
-// play sends packets to s as fast as it takes them.
-func play(s sfu.Sink, pkts []fxPacket) {
+// Play sends packets to s as fast as it takes them.
+func Play(s sfu.Sink, pkts []Packet) {
 	for _, p := range pkts {
-		if !p.ntp.IsZero() {
-			s.SinkSenderReport(p.track, p.pkt.Timestamp, p.ntp)
+		if !p.NTP.IsZero() {
+			s.SinkSenderReport(p.Track, p.Pkt.Timestamp, p.NTP)
 			continue
 		}
-		s.SinkRTP(p.track, p.pkt, p.arrival)
+		s.SinkRTP(p.Track, p.Pkt, p.Arrival)
 	}
 }
 
-// probe is what ffprobe says about a media file or playlist.
-type probe struct {
+// Probe is what ffprobe says about a media file or playlist.
+type Probe struct {
 	Format struct {
 		Duration string `json:"duration"`
 	} `json:"format"`
@@ -214,7 +228,8 @@ type probe struct {
 	} `json:"streams"`
 }
 
-func needFFmpeg(tb testing.TB) {
+// NeedFFmpeg fails the test when ffmpeg or ffprobe is missing.
+func NeedFFmpeg(tb testing.TB) {
 	tb.Helper()
 	for _, tool := range []string{"ffprobe", "ffmpeg"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -223,7 +238,8 @@ func needFFmpeg(tb testing.TB) {
 	}
 }
 
-func ffprobe(tb testing.TB, target string, extra ...string) probe {
+// FFprobe reads format duration and streams of a file or URL.
+func FFprobe(tb testing.TB, target string, extra ...string) Probe {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -233,14 +249,15 @@ func ffprobe(tb testing.TB, target string, extra ...string) probe {
 	if err != nil {
 		tb.Fatalf("ffprobe %s: %v\n%s", target, err, out)
 	}
-	var p probe
+	var p Probe
 	if err := json.Unmarshal(out, &p); err != nil {
 		tb.Fatalf("ffprobe output: %v\n%s", err, out)
 	}
 	return p
 }
 
-func (p probe) duration(tb testing.TB) float64 {
+// Duration is the format duration in seconds.
+func (p Probe) Duration(tb testing.TB) float64 {
 	tb.Helper()
 	d, err := strconv.ParseFloat(p.Format.Duration, 64)
 	if err != nil {
@@ -249,7 +266,8 @@ func (p probe) duration(tb testing.TB) float64 {
 	return d
 }
 
-func (p probe) start(tb testing.TB, codecType string) float64 {
+// Start is the start time in seconds of the first stream of codecType.
+func (p Probe) Start(tb testing.TB, codecType string) float64 {
 	tb.Helper()
 	for _, s := range p.Streams {
 		if s.CodecType == codecType {
@@ -264,8 +282,8 @@ func (p probe) start(tb testing.TB, codecType string) float64 {
 	return 0
 }
 
-// decodeErrors runs ffmpeg -v error -i FILE -f null - and returns its output.
-func decodeErrors(tb testing.TB, path string) string {
+// DecodeErrors runs ffmpeg -v error -i FILE -f null - and returns its output.
+func DecodeErrors(tb testing.TB, path string) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
