@@ -1,9 +1,7 @@
 package recorder_test
 
 import (
-	"context"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,20 +11,6 @@ import (
 	"github.com/dropcast/dropcast/recorder"
 	rt "github.com/dropcast/dropcast/recorder/recordertest"
 )
-
-// firstVideoFrame returns ffprobe's key_frame,pict_type of the first
-// decoded video frame.
-func firstVideoFrame(tb testing.TB, path string) string {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags",
-		"-read_intervals", "%+#1", "-of", "csv=p=0", path).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("ffprobe packets: %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 func TestClipCut(t *testing.T) {
 	rt.NeedFFmpeg(t)
@@ -64,7 +48,7 @@ func TestClipCut(t *testing.T) {
 			if len(p.Streams) != 2 {
 				t.Errorf("streams %+v, want video and audio", p.Streams)
 			}
-			if f := firstVideoFrame(t, path); !strings.HasPrefix(f, "K") {
+			if f := rt.FirstVideoPacketFlags(t, path); !strings.HasPrefix(f, "K") {
 				t.Errorf("first video packet flags %q, want a keyframe", f)
 			}
 			if out := rt.DecodeErrors(t, path); out != "" {

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,4 +293,18 @@ func DecodeErrors(tb testing.TB, path string) string {
 		return string(out) + err.Error()
 	}
 	return string(out)
+}
+
+// FirstVideoPacketFlags returns ffprobe's flags of the first video packet
+// ("K_" for a keyframe).
+func FirstVideoPacketFlags(tb testing.TB, path string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags",
+		"-read_intervals", "%+#1", "-of", "csv=p=0", path).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("ffprobe packets: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
