@@ -24,6 +24,7 @@ import (
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/live"
+	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
@@ -58,6 +59,10 @@ type Config struct {
 	// Checkout holds the cart, hold and Stripe settings (see checkout.Config
 	// for each default). Its PublicURL is filled from PublicURL above.
 	Checkout checkout.Config
+	// RecordFragment is how much media a recording fragment holds at least
+	// (closed on the next keyframe): the most a crash can lose. It defaults
+	// to 1 s.
+	RecordFragment time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -103,6 +108,9 @@ type App struct {
 	channel *live.Registry
 	// Checkout is exposed for tests and subcommands.
 	Checkout *checkout.Service
+	// Recorder records every live burst; the media registry attaches
+	// Recorder.SinkFor(burstID) to each stream.
+	Recorder *recorder.Manager
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -185,6 +193,25 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, fmt.Errorf("shopper channel: %w", err)
 	}
 
+	// recorder: one Manager for every burst's recording, clips and replay.
+	// It repairs recordings a crash left unfinished before anything else
+	// records, follows card and burst events on the bus, and hands the media
+	// registry a sink per burst (a.Recorder.SinkFor(burstID)). Close
+	// finalizes the open recordings.
+	a.Recorder, err = recorder.NewManager(recorder.Config{FragmentDuration: cfg.RecordFragment}, recorder.Deps{
+		Storage:  recorder.Dir{Root: cfg.DataDir},
+		DB:       recorder.NewDB(a.pool),
+		Bus:      a.bus,
+		Cards:    a.Drops,
+		Logger:   logger,
+		Registry: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Recorder.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start recorder: %w", err)
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -198,6 +225,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Shoppers: shoppers,
 		Channel:  a.channel,
 		Checkout: a.Checkout,
+		Recorder: a.Recorder,
 	})
 	if err != nil {
 		return nil, err
@@ -265,6 +293,9 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.Recorder != nil {
+			a.Recorder.Close() // finalize open recordings (bounded) before the pool goes
 		}
 		if a.pool != nil {
 			a.pool.Close()

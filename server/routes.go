@@ -56,4 +56,5 @@ func (s *Server) routes() {
 	s.handleAPI("/api/", s.apiNotFound)
 	s.routesChannel()
 	s.routesCheckout()
+	s.routesRecorder()
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/live"
+	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -68,6 +69,8 @@ type Deps struct {
 	// Checkout serves carts, orders and the Stripe webhook; nil answers
 	// those routes with 503.
 	Checkout *checkout.Service
+	// Recorder serves recordings, clips and replays; nil leaves those routes out.
+	Recorder *recorder.Manager
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -85,6 +88,7 @@ type Server struct {
 	channel  *live.Registry
 	upgrader *websocket.Upgrader
 	checkout *checkout.Service
+	recorder *recorder.Manager
 }
 
 // New builds a Server and its routes.
@@ -109,6 +113,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		shoppers: d.Shoppers,
 		channel:  d.Channel,
 		checkout: d.Checkout,
+		recorder: d.Recorder,
 	}
 	s.routes()
 	return s, nil

@@ -49,6 +49,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.DurationVar(&ck.DealGrace, "deal-grace", durationEnv(getenv, "DEAL_GRACE", 10*time.Second), "how long a deal price lasts after its card comes down (DEAL_GRACE)")
 	fs.IntVar(&ck.ShopperLimit, "shopper-limit", int(intEnv(getenv, "SHOPPER_LIMIT", 5)), "default most units of a variant per shopper per drop (SHOPPER_LIMIT)")
 	fs.Float64Var(&ck.StripeRate, "stripe-rate", floatEnv(getenv, "STRIPE_RATE", 20), "most Stripe API calls per second (STRIPE_RATE)")
+	fs.DurationVar(&s.app.RecordFragment, "record-fragment", durationEnv(getenv, "RECORD_FRAGMENT", time.Second), "media per recording fragment; what a crash can lose at most (RECORD_FRAGMENT)")
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	origins := fs.String("ws-allowed-origins", envOr(getenv, "WS_ALLOWED_ORIGINS", ""), "comma-separated origins (scheme://host[:port], or *) whose pages may open the shopper websocket besides the server's own host (WS_ALLOWED_ORIGINS)")
 	fs.Int64Var(&s.app.Channel.ReadLimit, "ws-read-limit", intEnv(getenv, "WS_READ_LIMIT", 4096), "largest client websocket frame in bytes (WS_READ_LIMIT)")

@@ -5,6 +5,7 @@
 //	dropcast serve     run the server (migrates first)
 //	dropcast migrate   create the database if missing and apply migrations
 //	dropcast demo      seed the demo drop (idempotent) and print how to go live
+//	dropcast clip      cut a clip of a burst's recording without re-encoding
 //	dropcast version   print the version
 //
 // Settings come from flags and the environment; `dropcast serve -h` lists them.
@@ -41,6 +42,7 @@ commands:
   serve     run the server (applies migrations first)
   migrate   create the database if missing and apply migrations
   demo      seed the demo drop (idempotent) and print how to go live
+  clip      cut a clip of a burst's recording (dropcast clip -h)
   version   print the version
 `
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "clip":
+		return clipCommand(ctx, rest, getenv, stdout, stderr)
 	case "serve", "migrate", "demo":
 	default:
 		fmt.Fprint(stderr, usage)
