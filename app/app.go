@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -139,6 +140,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
+
+	// web: product image variants live under DATA_DIR/images.
+	images, err := catalog.NewImageStore(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		return nil, err
+	}
+
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -150,6 +158,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Registry: reg,
 		Gatherer: reg,
 		Shoppers: shoppers,
+		Images:   images,
 	})
 	if err != nil {
 		return nil, err

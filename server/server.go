@@ -59,6 +59,9 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
 	Shoppers *shopper.Signer
+	// Images stores product image variants; nil turns image upload and
+	// serving off.
+	Images *catalog.ImageStore
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -73,6 +76,8 @@ type Server struct {
 	gather   prometheus.Gatherer
 	mux      *http.ServeMux
 	shoppers *shopper.Signer
+	web      *webPages
+	images   *catalog.ImageStore
 }
 
 // New builds a Server and its routes.
@@ -95,6 +100,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 		gather:   d.Gatherer,
 		mux:      http.NewServeMux(),
 		shoppers: d.Shoppers,
+		images:   d.Images,
+	}
+	assets, err := newWebAssets()
+	if err != nil {
+		return nil, err
+	}
+	if s.web, err = newWebPages(assets); err != nil {
+		return nil, err
 	}
 	s.routes()
 	return s, nil
