@@ -53,8 +53,12 @@ func (s *Server) watchPage(w http.ResponseWriter, r *http.Request) error {
 	if _, _, _, err := s.shopperFrom(w, r); err != nil {
 		return err
 	}
+	boot := s.burstBoot(b, d)
+	if boot.Cards, err = s.runOfShow(r.Context(), b, false); err != nil {
+		return err
+	}
 	return s.web.render(w, http.StatusOK, pageData{Page: "watch", Title: b.Title + " · " + d.Title,
-		Description: "Watch live and shop the drop: " + d.Title, Boot: s.burstBoot(b, d)})
+		Description: "Watch live and shop the drop: " + d.Title, Boot: boot})
 }
 
 func (s *Server) replayPage(w http.ResponseWriter, r *http.Request) error {

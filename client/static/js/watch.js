@@ -72,8 +72,11 @@ function setBurst(state, endsAt, liveAt) {
 }
 
 let pollTimer = null;
+let fallbackCards = null;
 function startPolling() {
   if (pollTimer) return;
+  // Without the channel, show the run-of-show at its scheduled offsets.
+  fallbackCards ??= setInterval(scheduledCards, 1000);
   const poll = async () => {
     try {
       const res = await fetch(`/api/drops/${encodeURIComponent(B.drop.slug)}`);
@@ -89,7 +92,17 @@ function startPolling() {
   poll();
   pollTimer = setInterval(poll, 15000);
 }
-function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+function stopPolling() { clearInterval(pollTimer); pollTimer = null; clearInterval(fallbackCards); fallbackCards = null; }
+
+function scheduledCards() {
+  const live = burst.state === 'live' || burst.state === 'ending';
+  if (!live || !burst.live_at) { deck.set([]); return; }
+  const t = (clock.now() - new Date(burst.live_at).getTime()) / 1000;
+  deck.set((B.cards || []).filter((c) => t >= c.offset_s && t < c.offset_s + c.duration_s).map((c) => ({
+    id: String(c.id), product: c.product, variants: c.variants, dealPrice: c.deal_price,
+    endsAt: new Date(new Date(burst.live_at).getTime() + (c.offset_s + c.duration_s) * 1000).toISOString(),
+  })));
+}
 
 const stateEl = $('overlay-state');
 let shownKey = '';
