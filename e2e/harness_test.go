@@ -191,17 +191,13 @@ func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
 	defer cancel()
 	action := chromedp.CaptureScreenshot()
 	if full {
-		action = chromedp.FullScreenshot(90)
+		action = chromedp.FullScreenshot(100) // 100 gives PNG
 	}
 	png, err := chromedp.Run(ctx, action)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	ext := ".png"
-	if full {
-		ext = ".jpg"
-	}
-	path := filepath.Join(screenshotDir(t), name+ext)
+	path := filepath.Join(screenshotDir(t), name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -229,3 +225,20 @@ func routeMissing(t *testing.T, base, method, path string) bool {
 }
 
 func burstPath(prefix string, id int64) string { return fmt.Sprintf("%s/%d", prefix, id) }
+
+// apiRouteMissing is routeMissing for /api/ paths, whose catch-all answers
+// an unknown route with a JSON "no route" message.
+func apiRouteMissing(t *testing.T, base, method, path string) bool {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("probe %s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+	return res.StatusCode == http.StatusNotFound && strings.Contains(string(body), `"no route `)
+}

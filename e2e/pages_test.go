@@ -112,6 +112,7 @@ func TestScreenshots(t *testing.T) {
 		run(t, ctx, "watch", chromedp.Navigate(e.base+burstPath("/watch", head.Burst.ID)))
 		waitFor(t, ctx, 10*time.Second, "a card", `document.querySelector('#cards .card img')?.complete === true`)
 		run(t, ctx, "pick size", chromedp.Evaluate[chromedp.Void](`document.querySelector('#cards .card input:not(:disabled)').click()`))
+		waitFor(t, ctx, 5*time.Second, "card animation", `document.getAnimations().filter(a => a.animationName === 'card-in').length === 0`)
 		screenshot(t, ctx, "watch-"+v.name, false)
 
 		run(t, ctx, "host", chromedp.Navigate(e.base+burstPath("/host", head.Burst.ID)))
