@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -212,6 +213,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err := a.Recorder.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start recorder: %w", err)
 	}
+	// web: product image variants live under DATA_DIR/images.
+	images, err := catalog.NewImageStore(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		return nil, err
+	}
+
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -226,6 +233,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Channel:  a.channel,
 		Checkout: a.Checkout,
 		Recorder: a.Recorder,
+		Images:   images,
 	})
 	if err != nil {
 		return nil, err

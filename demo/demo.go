@@ -38,6 +38,8 @@ type Seeder struct {
 	DataDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Images stores generated product pictures; nil seeds none.
+	Images *catalog.ImageStore
 }
 
 // Result is what a host needs to go live on the demo.
@@ -73,6 +75,9 @@ func (s *Seeder) Seed(ctx context.Context) (Result, error) {
 	}
 	products, err := s.ensureProducts(ctx, res.Drop.ID)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := s.ensureImages(ctx, products); err != nil {
 		return Result{}, err
 	}
 	existing, err := s.Drops.ListBursts(ctx, res.Drop.ID)

@@ -57,4 +57,5 @@ func (s *Server) routes() {
 	s.routesChannel()
 	s.routesCheckout()
 	s.routesRecorder()
+	s.routesWeb()
 }

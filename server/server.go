@@ -71,6 +71,9 @@ type Deps struct {
 	Checkout *checkout.Service
 	// Recorder serves recordings, clips and replays; nil leaves those routes out.
 	Recorder *recorder.Manager
+	// Images stores product image variants; nil turns image upload and
+	// serving off.
+	Images *catalog.ImageStore
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -89,6 +92,8 @@ type Server struct {
 	upgrader *websocket.Upgrader
 	checkout *checkout.Service
 	recorder *recorder.Manager
+	web      *webPages
+	images   *catalog.ImageStore
 }
 
 // New builds a Server and its routes.
@@ -114,6 +119,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 		channel:  d.Channel,
 		checkout: d.Checkout,
 		recorder: d.Recorder,
+		images:   d.Images,
+	}
+	assets, err := newWebAssets()
+	if err != nil {
+		return nil, err
+	}
+	if s.web, err = newWebPages(assets); err != nil {
+		return nil, err
 	}
 	s.routes()
 	return s, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/dropcast/dropcast/app"
@@ -55,7 +56,11 @@ func seedDemo(ctx context.Context, s settings, logger *slog.Logger, out io.Write
 		return err
 	}
 	defer pool.Close()
-	seeder := demo.Seeder{Drops: drops.NewService(pool, nil), Catalog: catalog.NewService(pool), DataDir: s.app.DataDir}
+	images, err := catalog.NewImageStore(filepath.Join(s.app.DataDir, "images"))
+	if err != nil {
+		return err
+	}
+	seeder := demo.Seeder{Drops: drops.NewService(pool, nil), Catalog: catalog.NewService(pool), DataDir: s.app.DataDir, Images: images}
 	res, err := seeder.Seed(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,118 @@
+// The replay page: plays the recording (native HLS where the browser has
+// it, else the vendored hls.js light build), shows each card at the moment
+// it was shown live and keeps it shoppable; lists the burst's moments.
+import { $, h, boot, Clock, offset, toast, mark } from './util.js';
+import { timeline as parseTimeline } from './messages.js';
+import { Channel } from './channel.js';
+import { CardDeck } from './cards.js';
+import { CartDrawer } from './cart.js';
+
+mark('moduleStart');
+const B = boot();
+const clock = new Clock(B.server_time);
+const currency = B.drop.currency;
+const video = $('video');
+$('burst-title').textContent = B.burst.title;
+$('drop-link').textContent = `← ${B.drop.title}`;
+$('drop-link').href = B.links.drop;
+
+const channel = new Channel(B.links.ws);
+const cartDrawer = new CartDrawer({ channel, clock, currency });
+// Replayed deals show no countdown: the live deal window has passed, and
+// the price the channel accepts is the server's to decide.
+const deck = new CardDeck($('cards'), { currency, clock: { until: () => NaN }, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });
+channel.addEventListener('message', (ev) => {
+  const m = ev.detail;
+  if (m.type === 'cart') cartDrawer.set(m.cart);
+  if (m.type === 'welcome' && m.cart) cartDrawer.set(m.cart);
+  if (m.type === 'stock') deck.setStock(m.variantId, m.available);
+});
+channel.connect();
+
+// Until the recorder's timeline loads, the run-of-show stands in for it:
+// a card's offset from the live start is its media time.
+let moments = (B.cards || []).map((c) => ({
+  start: c.offset_s, end: c.offset_s + c.duration_s,
+  card: { id: String(c.id), product: c.product, variants: c.variants, dealPrice: c.deal_price, endsAt: null },
+}));
+let clips = [];
+
+function state(kicker, big, note, spinner) {
+  $('overlay-state').replaceChildren(...(kicker == null ? [] : [
+    spinner ? h('div', { class: 'spinner', 'aria-hidden': 'true' }) : null,
+    h('p', { class: 'kicker' }, kicker), big ? h('p', { class: 'big' }, big) : null, note ? h('p', { class: 'note' }, note) : null,
+  ].filter(Boolean)));
+}
+
+function sync() {
+  const t = video.currentTime;
+  deck.set(moments.filter((m) => t >= m.start && t < m.end).map((m) => m.card));
+}
+video.addEventListener('timeupdate', sync);
+video.addEventListener('seeked', sync);
+video.addEventListener('playing', () => { mark('firstFrame'); state(null); }, { once: true });
+
+function renderClips() {
+  const items = clips.length ? clips : moments.map((m) => ({ title: m.card.product.title, start: m.start, end: m.end }));
+  $('clips').replaceChildren(...items.map((c) => h('li', {},
+    c.url && c.start == null ? h('a', { class: 'button', href: c.url }, c.title)
+      : h('button', { type: 'button', onclick: () => { video.currentTime = c.start; video.play().catch(() => {}); } },
+        h('span', {}, c.title), h('span', { class: 't' }, offset(c.start))))));
+}
+
+async function loadTimeline() {
+  try {
+    const res = await fetch(B.links.timeline);
+    if (!res.ok) return;
+    const t = parseTimeline(await res.json());
+    if (t.cards.length) {
+      // Fill in product detail from the run-of-show where the timeline is terse.
+      const byId = new Map(moments.map((m) => [m.card.id, m.card]));
+      moments = t.cards.map((m) => ({ ...m, card: m.card.variants.length ? m.card : { ...m.card, ...byId.get(m.card.id), id: m.card.id } }));
+    }
+    clips = t.clips;
+  } catch { /* keep the run-of-show */ }
+  renderClips();
+  sync();
+}
+
+async function loadHLS() {
+  state('Replay', null, 'Loading the recording…', true);
+  const head = await fetch(B.links.hls, { method: 'GET' }).catch(() => null);
+  if (!head || !head.ok) {
+    state('Replay', 'Coming soon', B.burst.state === 'ended'
+      ? 'The recording is being prepared. This page will pick it up in a moment.'
+      : 'The replay appears here once the live burst ends.');
+    setTimeout(loadHLS, 15000);
+    return;
+  }
+  if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    video.src = B.links.hls;
+  } else {
+    await loadScript(new URL('../vendor/hls.light.min.js', import.meta.url).href);
+    const Hls = window.Hls;
+    if (!Hls?.isSupported()) { state('Replay', null, 'This browser cannot play the replay.'); return; }
+    const hls = new Hls({ enableWorker: false });
+    hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) { state('Replay', null, 'The replay stopped loading. Retrying…', true); hls.startLoad(); } });
+    hls.loadSource(B.links.hls);
+    hls.attachMedia(video);
+  }
+  video.muted = true;
+  video.play().then(() => { video.muted = false; }).catch(() => {
+    state(null);
+  });
+  // Play with sound only after a tap: the browser decides, not us.
+  video.addEventListener('volumechange', () => {}, { once: true });
+  state(null);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = h('script', { src, onload: resolve, onerror: () => reject(new Error('player failed to load')) });
+    document.head.append(s);
+  });
+}
+
+renderClips();
+loadTimeline();
+loadHLS().catch((err) => toast(err.message, { error: true }));
