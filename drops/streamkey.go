@@ -68,7 +68,7 @@ func parseSecret(key, prefix string, bad error) (int64, []byte, error) {
 	if err != nil || id <= 0 {
 		return 0, nil, bad
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(secret)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(secret)
 	if err != nil || len(raw) != secretLen {
 		return 0, nil, bad
 	}

@@ -72,10 +72,10 @@ func (s *Signer) Verify(token string) (ID, error) {
 	if !ok || len(idPart) != 22 || len(sigPart) != 43 {
 		return "", ErrBadToken
 	}
-	if raw, err := base64.RawURLEncoding.DecodeString(idPart); err != nil || len(raw) != 16 {
+	if raw, err := base64.RawURLEncoding.Strict().DecodeString(idPart); err != nil || len(raw) != 16 {
 		return "", ErrBadToken
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(sigPart)
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(sigPart)
 	if err != nil {
 		return "", ErrBadToken
 	}

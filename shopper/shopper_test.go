@@ -37,7 +37,7 @@ func TestVerifyRefusesForgeries(t *testing.T) {
 	id, tok, _ := s.New()
 	_, foreign, _ := other.New()
 	tampered := []byte(tok)
-	tampered[len(tampered)-1] ^= 1
+	tampered[len(tampered)-10] ^= 1 // a character that carries six full bits
 	cases := map[string]string{
 		"empty":        "",
 		"no dot":       string(id),
@@ -45,6 +45,7 @@ func TestVerifyRefusesForgeries(t *testing.T) {
 		"tampered sig": string(tampered),
 		"swapped id":   strings.Replace(string(tok), string(id)[:2], "AA", 1),
 		"junk":         "not-a-token.at-all",
+		"padding bits": string(tok[:len(tok)-1]) + string(rune(tok[len(tok)-1]^1)),
 	}
 	for name, tok := range cases {
 		if _, err := s.Verify(tok); err != ErrBadToken {
