@@ -200,6 +200,10 @@ func (r *Recorder) video(ctx context.Context, s sample) {
 		r.log.Info("sps changed: new part")
 		r.finishPart(ctx)
 	}
+	if r.part != nil && s.discont {
+		r.log.Info("video timestamps jumped: new part")
+		r.finishPart(ctx)
+	}
 	if r.part == nil {
 		r.newPart()
 	}

@@ -90,3 +90,5 @@ func TestArrivalTimingWithoutReportsKeepsLag(t *testing.T) {
 		t.Errorf("audio offset %.3f s, want about 0.3 (arrival timing)", off)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
