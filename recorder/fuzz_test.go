@@ -64,8 +64,8 @@ func FuzzSpropParameterSets(f *testing.F) {
 // FuzzTrackPush feeds arbitrary RTP packets to H264 and Opus tracks: bogus
 // media must give errors or nothing, never a panic.
 func FuzzTrackPush(f *testing.F) {
-	f.Add(uint16(1), uint32(0), true, []byte{0x65, 0x88, 0x84})                      // single IDR NALU
-	f.Add(uint16(2), uint32(3000), true, []byte{0x7c, 0x85, 0x88})                   // FU-A start
+	f.Add(uint16(1), uint32(0), true, []byte{0x65, 0x88, 0x84})                       // single IDR NALU
+	f.Add(uint16(2), uint32(3000), true, []byte{0x7c, 0x85, 0x88})                    // FU-A start
 	f.Add(uint16(3), uint32(3000), false, []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00}) // STAP-A, truncated
 	f.Add(uint16(4), uint32(6000), true, []byte{})
 	f.Fuzz(func(t *testing.T, seq uint16, ts uint32, marker bool, payload []byte) {
