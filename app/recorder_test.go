@@ -177,10 +177,14 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 		t.Fatalf("create clip: %d %s", resp.StatusCode, body)
 	}
 	var clip struct {
-		URL string `json:"url"`
+		URL        string   `json:"url"`
+		ProductIDs []string `json:"product_ids"`
 	}
 	if err := json.Unmarshal(body, &clip); err != nil {
 		t.Fatal(err)
+	}
+	if len(clip.ProductIDs) != 2 {
+		t.Errorf("clip [3, 8] links products %v, want both cards' (shown 2–5 s and 6–9 s)", clip.ProductIDs)
 	}
 	clipURL := base + clip.URL[strings.Index(clip.URL, "/clips/"):]
 	if d := rt.FFprobe(t, clipURL).Duration(t); d < 4.9 || d > 5.1 {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +32,23 @@ func newManager(tb testing.TB, dir string, deps recorder.Deps) *recorder.Manager
 	if err := m.Start(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(m.Close)
+	tb.Cleanup(func() {
+		m.Close()
+		checkNoRecorderGoroutines(tb)
+	})
 	return m
+}
+
+// checkNoRecorderGoroutines fails when a recorder goroutine outlives Close.
+func checkNoRecorderGoroutines(tb testing.TB) {
+	tb.Helper()
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"recorder.(*Recorder).run", "recorder.(*Manager).route", "recorder.(*Manager).ended"} {
+		if strings.Contains(stacks, fn) {
+			tb.Errorf("goroutine %s still running after Close", fn)
+		}
+	}
 }
 
 // record plays fd into a fresh manager's sink for burst 1, closes the
