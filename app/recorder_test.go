@@ -248,6 +248,7 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 	// The replay playlist: ffprobe plays it, and it carries both cards.
 	plURL := fmt.Sprintf("%s/replay/%d/index.m3u8", base, b.ID)
 	_, pl := api(t, "GET", plURL, nil, false)
+	t.Logf("playlist:\n%s", pl)
 	for _, c := range cards {
 		if !bytes.Contains(pl, fmt.Appendf(nil, `X-CARD-ID="%d"`, c.ID)) {
 			t.Errorf("playlist lacks card %d:\n%s", c.ID, pl)
