@@ -170,6 +170,9 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 	if kinds["snap"] != 2 || kinds["cut"] != 2 || kinds["hero"] != 1 {
 		t.Errorf("proposal kinds %v, want 2 snap, 2 cut, 1 hero", kinds)
 	}
+	if n, err := a.Recorder.ProposeClips(ctx, b.ID); err != nil || n != 0 {
+		t.Errorf("proposing again made %d clips (%v), want none", n, err)
+	}
 
 	// A clip of [3, 8] s: 5 ± 0.1 s, starting on a keyframe, served with ranges.
 	resp, body := api(t, "POST", clipsURL, map[string]any{"from_s": 3, "to_s": 8, "label": "look"}, true)
