@@ -189,8 +189,16 @@ func (p *part) flush(ctx context.Context, cut int64, final bool) {
 			frag.Tracks = append(frag.Tracks, &fmp4.PartTrack{ID: p.audio.id, BaseTime: base, Samples: samples})
 		}
 	}
-	if len(frag.Tracks) == 0 || p.file == nil {
+	if len(frag.Tracks) == 0 {
 		return
+	}
+	if p.file == nil {
+		// Creating the file failed (disk full?): try again now, the part
+		// then starts with a gap rather than not at all.
+		p.open(ctx)
+		if p.file == nil {
+			return
+		}
 	}
 	var buf seekablebuffer.Buffer
 	if err := frag.Marshal(&buf); err != nil {
