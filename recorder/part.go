@@ -49,6 +49,10 @@ type part struct {
 func (p *part) fragment() time.Duration    { return p.sink.cfg.FragmentDuration }
 func (p *part) maxFragment() time.Duration { return 4 * p.sink.cfg.FragmentDuration }
 
+// timelineEvery is how many fragments pass between timeline saves while a
+// part is recording.
+const timelineEvery = 10
+
 func ticks(d time.Duration, clock uint32) int64 { return int64(d) * int64(clock) / int64(time.Second) }
 func dur(t int64, clock uint32) time.Duration {
 	return time.Duration(t * int64(time.Second) / int64(clock))
@@ -219,6 +223,9 @@ func (p *part) flush(ctx context.Context, cut int64, final bool) {
 	p.frags++
 	p.sink.metrics.bytes.Add(float64(buf.Len()))
 	p.sink.metrics.fragments.Inc()
+	if p.frags%timelineEvery == 0 && !final {
+		p.sink.saveTimeline(ctx) // so clips and the replay see a live part grow
+	}
 }
 
 func samplesDur(s []*fmp4.Sample) uint64 {
