@@ -85,6 +85,30 @@ func (p *part) addAudio(ctx context.Context, s sample) {
 	a.pending = append(a.pending, s)
 }
 
+// srWait bounds how long the first fragment waits for sender reports.
+const srWait = 3 * time.Second
+
+func (p *part) allReports() bool {
+	for _, pt := range p.tracks() {
+		if pt.t.sr == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// pendingSpan is the media waiting on the first track.
+func (p *part) pendingSpan() time.Duration {
+	pt := p.video
+	if pt == nil {
+		pt = p.audio
+	}
+	if pt == nil || len(pt.pending) < 2 {
+		return 0
+	}
+	return dur(pt.pending[len(pt.pending)-1].dts-pt.pending[0].dts, pt.timescale)
+}
+
 // lock fixes time zero of the part at its first video frame (first audio
 // packet without video) and each track's origin on it, by RTCP sender
 // reports when every track has one, else by arrival time.
@@ -170,8 +194,16 @@ func (p *part) open(ctx context.Context) {
 // flush writes the queued samples before vCut (video RTP ticks, or audio
 // ticks without video) as one fragment; all of them when final.
 func (p *part) flush(ctx context.Context, cut int64, final bool) {
-	if !p.locked && !p.lock(ctx) {
-		return
+	if !p.locked {
+		// Senders report every second or so (Pion: 1 s, RTSP cameras: up to
+		// 5 s): hold the first fragment a little for every track's first
+		// report, since arrival times carry the encoder's lookahead.
+		if !final && !p.allReports() && p.pendingSpan() < srWait {
+			return
+		}
+		if !p.lock(ctx) {
+			return
+		}
 	}
 	frag := &fmp4.Part{SequenceNumber: p.seq}
 	var aCut int64

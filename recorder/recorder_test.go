@@ -72,12 +72,14 @@ func TestRecordTenSecondBurst(t *testing.T) {
 		name       string
 		audioDelay time.Duration
 		srs        bool
+		srStart    time.Duration
 	}{
 		{name: "arrival timing", audioDelay: 0},
 		{name: "sender reports correct 300ms audio lag", audioDelay: 300 * time.Millisecond, srs: true},
+		{name: "late first sender reports still used", audioDelay: 300 * time.Millisecond, srs: true, srStart: 1800 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := record(t, fx, rt.Feed{Length: 10 * time.Second, Start: time.Now(), AudioDelay: tc.audioDelay, SRs: tc.srs})
+			dir := record(t, fx, rt.Feed{Length: 10 * time.Second, Start: time.Now(), AudioDelay: tc.audioDelay, SRs: tc.srs, SRStart: tc.srStart})
 			file := filepath.Join(dir, "recordings/burst-1/part-001.mp4")
 			p := rt.FFprobe(t, file)
 			if d := p.Duration(t); d < 9.5 || d > 10.5 {

@@ -123,6 +123,7 @@ type Feed struct {
 	Start      time.Time     // wall time of media time zero
 	AudioDelay time.Duration // extra arrival delay of audio (lookahead, jitter)
 	SRs        bool          // send RTCP sender reports (exact NTP mapping)
+	SRStart    time.Duration // when the first sender reports come; 200 ms when 0
 	// MediaOffset shifts the RTP timestamps, to continue an earlier run of
 	// the same session.
 	MediaOffset time.Duration
@@ -192,7 +193,11 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 	if fd.SRs {
 		// One sender report per track per second, carrying the true mapping.
 		var withSR []Packet
-		next := [2]time.Time{fd.Start.Add(200 * time.Millisecond), fd.Start.Add(200 * time.Millisecond)}
+		first := fd.SRStart
+		if first == 0 {
+			first = 200 * time.Millisecond
+		}
+		next := [2]time.Time{fd.Start.Add(first), fd.Start.Add(first)}
 		for _, p := range out {
 			withSR = append(withSR, p)
 			if p.Arrival.After(next[p.Track]) {
