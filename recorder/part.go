@@ -389,5 +389,15 @@ func (p *part) writeFailed(err error) {
 
 // sameParams reports whether an IDR sample keeps the part's SPS.
 func (p *part) sameParams(s sample) bool {
-	return !p.locked || p.video == nil || bytes.Equal(p.video.sps, s.sps)
+	if p.video == nil {
+		return true
+	}
+	sps := p.video.sps
+	if !p.locked {
+		if len(p.video.pending) == 0 {
+			return true
+		}
+		sps = p.video.pending[0].sps // the init section is not written yet
+	}
+	return bytes.Equal(sps, s.sps)
 }
