@@ -170,6 +170,9 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 	if kinds["snap"] != 2 || kinds["cut"] != 2 || kinds["hero"] != 1 {
 		t.Errorf("proposal kinds %v, want 2 snap, 2 cut, 1 hero", kinds)
 	}
+	if n, err := a.Recorder.ProposeClips(ctx, b.ID); err != nil || n != 0 {
+		t.Errorf("proposing again made %d clips (%v), want none", n, err)
+	}
 
 	// A clip of [3, 8] s: 5 ± 0.1 s, starting on a keyframe, served with ranges.
 	resp, body := api(t, "POST", clipsURL, map[string]any{"from_s": 3, "to_s": 8, "label": "look"}, true)
@@ -177,10 +180,14 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 		t.Fatalf("create clip: %d %s", resp.StatusCode, body)
 	}
 	var clip struct {
-		URL string `json:"url"`
+		URL        string   `json:"url"`
+		ProductIDs []string `json:"product_ids"`
 	}
 	if err := json.Unmarshal(body, &clip); err != nil {
 		t.Fatal(err)
+	}
+	if len(clip.ProductIDs) != 2 {
+		t.Errorf("clip [3, 8] links products %v, want both cards' (shown 2–5 s and 6–9 s)", clip.ProductIDs)
 	}
 	clipURL := base + clip.URL[strings.Index(clip.URL, "/clips/"):]
 	if d := rt.FFprobe(t, clipURL).Duration(t); d < 4.9 || d > 5.1 {
@@ -244,6 +251,7 @@ func TestRecordedBurstReplayAndClips(t *testing.T) {
 	// The replay playlist: ffprobe plays it, and it carries both cards.
 	plURL := fmt.Sprintf("%s/replay/%d/index.m3u8", base, b.ID)
 	_, pl := api(t, "GET", plURL, nil, false)
+	t.Logf("playlist:\n%s", pl)
 	for _, c := range cards {
 		if !bytes.Contains(pl, fmt.Appendf(nil, `X-CARD-ID="%d"`, c.ID)) {
 			t.Errorf("playlist lacks card %d:\n%s", c.ID, pl)

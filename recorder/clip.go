@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -106,6 +107,9 @@ func (m *Manager) CreateClip(ctx context.Context, burstID int64, req ClipRequest
 	if err != nil {
 		return Clip{}, fmt.Errorf("cut clip of burst %d: %w", burstID, err)
 	}
+	if req.ProductIDs == nil {
+		req.ProductIDs = m.productsShown(ctx, tl, req.FromS, req.ToS)
+	}
 	c := Clip{BurstID: burstID, Kind: req.Kind, Label: req.Label, FromS: req.FromS, ToS: req.ToS, Path: key, Bytes: res.Bytes, CreatedAt: time.Now()}
 	if req.CardID != 0 {
 		c.CardID = &req.CardID
@@ -180,4 +184,31 @@ func (m *Manager) Clip(ctx context.Context, id int64) (Clip, error) {
 		return Clip{}, ErrClipNotFound
 	}
 	return m.deps.DB.Clip(ctx, id)
+}
+
+// productsShown lists the products of the cards on screen during
+// [from, to] of the replay timeline, so a clip sells what it shows.
+func (m *Manager) productsShown(ctx context.Context, tl Timeline, from, to float64) []int64 {
+	var ms []moment
+	for i, e := range tl.Events {
+		if e.Type != EventCardShow || e.MediaS > to {
+			continue
+		}
+		end := math.Inf(1)
+		for _, h := range tl.Events[i+1:] {
+			if h.Type == EventCardHide && h.CardID == e.CardID {
+				end = h.MediaS
+				break
+			}
+		}
+		if end >= from {
+			ms = append(ms, moment{cardID: e.CardID, mediaS: e.MediaS})
+		}
+	}
+	var out []int64
+	for _, ps := range m.cardProducts(ctx, tl.BurstID, ms) {
+		out = append(out, ps...)
+	}
+	slices.Sort(out)
+	return dedupe(out)
 }

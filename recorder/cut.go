@@ -111,6 +111,9 @@ func Cut(ctx context.Context, src io.ReaderAt, size int64, from, to time.Duratio
 		start = min(from, dur(samples[k].dts, video.TimeScale))
 	}
 	pres := pmp4.Presentation{}
+	// pmp4 writes each payload as soon as it has it, so one scratch buffer
+	// serves every sample.
+	scratch := make([]byte, 0, 256<<10)
 	for _, it := range init.Tracks {
 		tr := &pmp4.Track{ID: it.ID, TimeScale: it.TimeScale, Codec: it.Codec}
 		first := int64(-1)
@@ -132,7 +135,10 @@ func Cut(ctx context.Context, src io.ReaderAt, size int64, from, to time.Duratio
 			tr.Samples = append(tr.Samples, &pmp4.Sample{
 				Duration: s.Duration, PTSOffset: s.PTSOffset, IsNonSyncSample: s.NonSync, PayloadSize: n,
 				GetPayload: func() ([]byte, error) {
-					b := make([]byte, n)
+					if cap(scratch) < int(n) {
+						scratch = make([]byte, 0, n)
+					}
+					b := scratch[:n]
 					_, err := src.ReadAt(b, off)
 					return b, err
 				},

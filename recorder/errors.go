@@ -1,10 +1,6 @@
 package recorder
 
-import (
-	"errors"
-
-	"github.com/dropcast/dropcast/apperr"
-)
+import "github.com/dropcast/dropcast/apperr"
 
 // Sentinels callers branch on. ErrClipNotFound and ErrNoRecording are also
 // *apperr.Error values (not_found), so the HTTP edge maps them to 404.
@@ -13,6 +9,4 @@ var (
 	ErrClipNotFound error = apperr.Errorf(apperr.NotFound, "clip not found")
 	// ErrNoRecording: the burst has no recording (yet).
 	ErrNoRecording error = apperr.Errorf(apperr.NotFound, "this burst has no recording")
-	// ErrClosed: the manager is shut down.
-	ErrClosed = errors.New("recorder manager closed")
 )

@@ -203,9 +203,6 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
-// Storage is where the manager keeps its files.
-func (m *Manager) Storage() Storage { return m.deps.Storage }
-
 // discard is the sink handed out after Close.
 type discard struct{}
 

@@ -49,6 +49,10 @@ type part struct {
 func (p *part) fragment() time.Duration    { return p.sink.cfg.FragmentDuration }
 func (p *part) maxFragment() time.Duration { return 4 * p.sink.cfg.FragmentDuration }
 
+// timelineEvery is how many fragments pass between timeline saves while a
+// part is recording.
+const timelineEvery = 10
+
 func ticks(d time.Duration, clock uint32) int64 { return int64(d) * int64(clock) / int64(time.Second) }
 func dur(t int64, clock uint32) time.Duration {
 	return time.Duration(t * int64(time.Second) / int64(clock))
@@ -79,6 +83,30 @@ func (p *part) addAudio(ctx context.Context, s sample) {
 		a.pending = a.pending[len(a.pending)-250:] // ~5 s before the first keyframe is plenty
 	}
 	a.pending = append(a.pending, s)
+}
+
+// srWait bounds how long the first fragment waits for sender reports.
+const srWait = 3 * time.Second
+
+func (p *part) allReports() bool {
+	for _, pt := range p.tracks() {
+		if pt.t.sr == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// pendingSpan is the media waiting on the first track.
+func (p *part) pendingSpan() time.Duration {
+	pt := p.video
+	if pt == nil {
+		pt = p.audio
+	}
+	if pt == nil || len(pt.pending) < 2 {
+		return 0
+	}
+	return dur(pt.pending[len(pt.pending)-1].dts-pt.pending[0].dts, pt.timescale)
 }
 
 // lock fixes time zero of the part at its first video frame (first audio
@@ -166,8 +194,16 @@ func (p *part) open(ctx context.Context) {
 // flush writes the queued samples before vCut (video RTP ticks, or audio
 // ticks without video) as one fragment; all of them when final.
 func (p *part) flush(ctx context.Context, cut int64, final bool) {
-	if !p.locked && !p.lock(ctx) {
-		return
+	if !p.locked {
+		// Senders report every second or so (Pion: 1 s, RTSP cameras: up to
+		// 5 s): hold the first fragment a little for every track's first
+		// report, since arrival times carry the encoder's lookahead.
+		if !final && !p.allReports() && p.pendingSpan() < srWait {
+			return
+		}
+		if !p.lock(ctx) {
+			return
+		}
 	}
 	frag := &fmp4.Part{SequenceNumber: p.seq}
 	var aCut int64
@@ -189,8 +225,16 @@ func (p *part) flush(ctx context.Context, cut int64, final bool) {
 			frag.Tracks = append(frag.Tracks, &fmp4.PartTrack{ID: p.audio.id, BaseTime: base, Samples: samples})
 		}
 	}
-	if len(frag.Tracks) == 0 || p.file == nil {
+	if len(frag.Tracks) == 0 {
 		return
+	}
+	if p.file == nil {
+		// Creating the file failed (disk full?): try again now, the part
+		// then starts with a gap rather than not at all.
+		p.open(ctx)
+		if p.file == nil {
+			return
+		}
 	}
 	var buf seekablebuffer.Buffer
 	if err := frag.Marshal(&buf); err != nil {
@@ -211,6 +255,9 @@ func (p *part) flush(ctx context.Context, cut int64, final bool) {
 	p.frags++
 	p.sink.metrics.bytes.Add(float64(buf.Len()))
 	p.sink.metrics.fragments.Inc()
+	if p.frags%timelineEvery == 0 && !final {
+		p.sink.saveTimeline(ctx) // so clips and the replay see a live part grow
+	}
 }
 
 func samplesDur(s []*fmp4.Sample) uint64 {
@@ -342,5 +389,15 @@ func (p *part) writeFailed(err error) {
 
 // sameParams reports whether an IDR sample keeps the part's SPS.
 func (p *part) sameParams(s sample) bool {
-	return !p.locked || p.video == nil || bytes.Equal(p.video.sps, s.sps)
+	if p.video == nil {
+		return true
+	}
+	sps := p.video.sps
+	if !p.locked {
+		if len(p.video.pending) == 0 {
+			return true
+		}
+		sps = p.video.pending[0].sps // the init section is not written yet
+	}
+	return bytes.Equal(sps, s.sps)
 }

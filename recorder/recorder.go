@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -30,6 +31,7 @@ type Recorder struct {
 	q       *queue
 	done    chan struct{}
 	onEnd   func(burstID int64, ended bool)
+	dropped atomic.Int64 // packets the queue refused
 
 	// Owned by the run goroutine.
 	tracks   []*track
@@ -52,6 +54,7 @@ func (r *Recorder) SinkStart(tracks []sfu.TrackInfo) {
 func (r *Recorder) SinkRTP(track int, pkt *rtp.Packet, arrival time.Time) {
 	if !r.q.push(item{kind: itemRTP, track: track, pkt: pkt.Clone(), at: arrival}) {
 		r.metrics.dropped.Inc()
+		r.dropped.Add(1)
 	}
 }
 
@@ -84,9 +87,15 @@ func (r *Recorder) run(ctx context.Context) {
 	r.load(ctx)
 	var batch []item
 	ended := false
+	var logged int64
+	var loggedAt time.Time
 	for {
 		<-r.q.notify
 		batch = r.q.drain(batch)
+		if d := r.dropped.Load(); d > logged && time.Since(loggedAt) >= dropLogEvery {
+			r.log.Warn("recorder fell behind; packets dropped", "dropped_total", d, "dropped_since_last", d-logged)
+			logged, loggedAt = d, time.Now()
+		}
 		for _, it := range batch {
 			switch it.kind {
 			case itemRTP:
@@ -200,6 +209,10 @@ func (r *Recorder) video(ctx context.Context, s sample) {
 		r.log.Info("sps changed: new part")
 		r.finishPart(ctx)
 	}
+	if r.part != nil && s.discont {
+		r.log.Info("video timestamps jumped: new part")
+		r.finishPart(ctx)
+	}
 	if r.part == nil {
 		r.newPart()
 	}
@@ -294,6 +307,9 @@ func (p *part) codecs() string {
 	}
 	return strings.Join(c, ",")
 }
+
+// dropLogEvery spaces the warnings about dropped packets.
+const dropLogEvery = 5 * time.Second
 
 // dbTimeout bounds each database call of a recorder.
 const dbTimeout = 5 * time.Second

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +32,23 @@ func newManager(tb testing.TB, dir string, deps recorder.Deps) *recorder.Manager
 	if err := m.Start(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(m.Close)
+	tb.Cleanup(func() {
+		m.Close()
+		checkNoRecorderGoroutines(tb)
+	})
 	return m
+}
+
+// checkNoRecorderGoroutines fails when a recorder goroutine outlives Close.
+func checkNoRecorderGoroutines(tb testing.TB) {
+	tb.Helper()
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"recorder.(*Recorder).run", "recorder.(*Manager).route", "recorder.(*Manager).ended"} {
+		if strings.Contains(stacks, fn) {
+			tb.Errorf("goroutine %s still running after Close", fn)
+		}
+	}
 }
 
 // record plays fd into a fresh manager's sink for burst 1, closes the
@@ -55,12 +72,14 @@ func TestRecordTenSecondBurst(t *testing.T) {
 		name       string
 		audioDelay time.Duration
 		srs        bool
+		srStart    time.Duration
 	}{
 		{name: "arrival timing", audioDelay: 0},
 		{name: "sender reports correct 300ms audio lag", audioDelay: 300 * time.Millisecond, srs: true},
+		{name: "late first sender reports still used", audioDelay: 300 * time.Millisecond, srs: true, srStart: 1800 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := record(t, fx, rt.Feed{Length: 10 * time.Second, Start: time.Now(), AudioDelay: tc.audioDelay, SRs: tc.srs})
+			dir := record(t, fx, rt.Feed{Length: 10 * time.Second, Start: time.Now(), AudioDelay: tc.audioDelay, SRs: tc.srs, SRStart: tc.srStart})
 			file := filepath.Join(dir, "recordings/burst-1/part-001.mp4")
 			p := rt.FFprobe(t, file)
 			if d := p.Duration(t); d < 9.5 || d > 10.5 {
@@ -90,3 +109,5 @@ func TestArrivalTimingWithoutReportsKeepsLag(t *testing.T) {
 		t.Errorf("audio offset %.3f s, want about 0.3 (arrival timing)", off)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -142,6 +142,9 @@ func (r *Recorder) mark(ctx context.Context, e events.Event) bool {
 	default:
 		return false
 	}
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
 	r.timeline.Events = append(r.timeline.Events, ev)
 	if !ended { // the final save happens once the part is closed
 		r.saveTimeline(ctx)

@@ -23,6 +23,7 @@ type sample struct {
 	au        [][]byte // H264 NAL units; nil for audio
 	payload   []byte   // Opus packet
 	sps, pps  []byte   // H264 parameters in force for this sample
+	discont   bool     // the source's timestamps jumped before this sample
 }
 
 // anchor maps an unwrapped RTP timestamp to wall-clock time.
@@ -58,7 +59,15 @@ type track struct {
 	sps, pps []byte
 	waitIDR  bool
 	prevTS   int64 // unwrapped timestamp of the previous packet (H264)
+	discont  bool  // a timestamp jump was seen; the next sample carries it
 }
+
+// Timestamp jumps beyond these are a new timeline (an encoder restart
+// behind the same session), not reordering or a pause.
+const (
+	maxJumpBack    = time.Second
+	maxJumpForward = 10 * time.Second
+)
 
 // errUnsupportedCodec is returned for sources the recorder refuses.
 var errUnsupportedCodec = errors.New("codec not recorded")
@@ -126,7 +135,14 @@ func (t *track) push(pkt *rtp.Packet, arrival time.Time) (out []sample, decodeEr
 		return nil, nil // duplicate or late retransmission: the AU is gone
 	}
 	t.haveSeq, t.lastSeq = true, pkt.SequenceNumber
+	hadTS, last := t.haveTS, t.ts64
 	ts := t.unwrap(pkt.Timestamp)
+	if hadTS && (ts < last-int64(t.clock)*int64(maxJumpBack/time.Second) || ts > last+int64(t.clock)*int64(maxJumpForward/time.Second)) {
+		// Re-anchor on this packet and resynchronize on a keyframe.
+		t.ts64, t.lastTS = ts, pkt.Timestamp
+		t.arrival, t.sr, t.discont = nil, nil, true
+		gap = true
+	}
 	if t.arrival == nil {
 		t.arrival = &anchor{ts: ts, wall: arrival}
 	}
@@ -134,7 +150,9 @@ func (t *track) push(pkt *rtp.Packet, arrival time.Time) (out []sample, decodeEr
 		if len(pkt.Payload) == 0 {
 			return nil, nil
 		}
-		return []sample{{dts: ts, sync: true, payload: bytes.Clone(pkt.Payload)}}, nil
+		d := t.discont
+		t.discont = false
+		return []sample{{dts: ts, sync: true, payload: bytes.Clone(pkt.Payload), discont: d}}, nil
 	}
 	if gap {
 		// A lost packet corrupts the AU being assembled; start again at the
@@ -205,5 +223,7 @@ func (t *track) videoSample(au [][]byte, pts int64) (sample, bool, error) {
 		return sample{}, false, fmt.Errorf("extract dts: %w", err)
 	}
 	t.waitIDR = false
-	return sample{dts: dts, ptsOffset: int32(pts - dts), sync: idr, au: filtered, sps: t.sps, pps: t.pps}, true, nil
+	d := t.discont
+	t.discont = false
+	return sample{dts: dts, ptsOffset: int32(pts - dts), sync: idr, au: filtered, sps: t.sps, pps: t.pps, discont: d}, true, nil
 }

@@ -30,15 +30,26 @@ import (
 
 // Fixture is testdata/fixture.mp4 as access units and Opus packets.
 type Fixture struct {
-	sps, pps []byte
-	video    []fxVideo
+	SPS, PPS []byte
+	Video    []Video
 	audio    []fxAudio
 	length   time.Duration
 }
 
-type fxVideo struct {
-	pts int64 // 90 kHz
-	au  [][]byte
+// Video is one access unit.
+type Video struct {
+	PTS int64 // 90 kHz
+	AU  [][]byte
+}
+
+// IDR reports whether the access unit holds an IDR slice.
+func (v Video) IDR() bool {
+	for _, n := range v.AU {
+		if len(n) > 0 && h264.NALUType(n[0]&0x1f) == h264.NALUTypeIDR {
+			return true
+		}
+	}
+	return false
 }
 
 type fxAudio struct {
@@ -70,7 +81,7 @@ func LoadFixture(tb testing.TB, path string) *Fixture {
 	fx := &Fixture{}
 	for _, it := range init.Tracks {
 		if c, ok := it.Codec.(*mp4.CodecH264); ok {
-			fx.sps, fx.pps = c.SPS, c.PPS
+			fx.SPS, fx.PPS = c.SPS, c.PPS
 		}
 		for _, p := range parts {
 			for _, pt := range p.Tracks {
@@ -86,7 +97,7 @@ func LoadFixture(tb testing.TB, path string) *Fixture {
 							tb.Fatal(err)
 						}
 						pts := (t + int64(s.PTSOffset)) * 90000 / int64(it.TimeScale)
-						fx.video = append(fx.video, fxVideo{pts: pts, au: au})
+						fx.Video = append(fx.Video, Video{PTS: pts, AU: au})
 					case *mp4.CodecOpus:
 						fx.audio = append(fx.audio, fxAudio{ts: t * 48000 / int64(it.TimeScale), payload: s.Payload})
 					}
@@ -98,7 +109,7 @@ func LoadFixture(tb testing.TB, path string) *Fixture {
 			}
 		}
 	}
-	if len(fx.video) == 0 || len(fx.audio) == 0 {
+	if len(fx.Video) == 0 || len(fx.audio) == 0 {
 		tb.Fatalf("%s: want H264 and Opus", path)
 	}
 	// Loop on whole seconds so that looped keyframes stay 1 s apart.
@@ -112,6 +123,10 @@ type Feed struct {
 	Start      time.Time     // wall time of media time zero
 	AudioDelay time.Duration // extra arrival delay of audio (lookahead, jitter)
 	SRs        bool          // send RTCP sender reports (exact NTP mapping)
+	SRStart    time.Duration // when the first sender reports come; 200 ms when 0
+	// MediaOffset shifts the RTP timestamps, to continue an earlier run of
+	// the same session.
+	MediaOffset time.Duration
 }
 
 // Packet is an RTP packet or (NTP set) a sender report to hand to a sink.
@@ -135,19 +150,19 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 	loopV := fx.length.Nanoseconds() * 90000 / int64(time.Second)
 	for loop := int64(0); ; loop++ {
 		done := false
-		for _, v := range fx.video {
-			pts := v.pts + loop*loopV
+		for _, v := range fx.Video {
+			pts := v.PTS + loop*loopV
 			at := time.Duration(pts * int64(time.Second) / 90000)
 			if at >= fd.Length {
 				done = true
 				break
 			}
-			pkts, err := enc.Encode(v.au)
+			pkts, err := enc.Encode(v.AU)
 			if err != nil {
 				tb.Fatal(err)
 			}
 			for _, p := range pkts {
-				p.Timestamp = vBase + uint32(pts)
+				p.Timestamp = vBase + uint32(pts+fd.MediaOffset.Nanoseconds()*90000/int64(time.Second))
 				out = append(out, Packet{Track: 0, Pkt: p, Arrival: fd.Start.Add(at)})
 			}
 		}
@@ -166,7 +181,7 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 				done = true
 				break
 			}
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: aseq, Timestamp: aBase + uint32(ts), SSRC: 2, Marker: false}, Payload: a.payload}
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: aseq, Timestamp: aBase + uint32(ts+fd.MediaOffset.Nanoseconds()*48000/int64(time.Second)), SSRC: 2, Marker: false}, Payload: a.payload}
 			aseq++
 			out = append(out, Packet{Track: 1, Pkt: p, Arrival: fd.Start.Add(at + fd.AudioDelay)})
 		}
@@ -178,7 +193,11 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 	if fd.SRs {
 		// One sender report per track per second, carrying the true mapping.
 		var withSR []Packet
-		next := [2]time.Time{fd.Start.Add(200 * time.Millisecond), fd.Start.Add(200 * time.Millisecond)}
+		first := fd.SRStart
+		if first == 0 {
+			first = 200 * time.Millisecond
+		}
+		next := [2]time.Time{fd.Start.Add(first), fd.Start.Add(first)}
 		for _, p := range out {
 			withSR = append(withSR, p)
 			if p.Arrival.After(next[p.Track]) {
@@ -186,7 +205,7 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 				if p.Track == 1 {
 					base, clock = aBase, 48000
 				}
-				media := int64(p.Pkt.Timestamp - base)
+				media := int64(p.Pkt.Timestamp-base) - fd.MediaOffset.Nanoseconds()*clock/int64(time.Second)
 				ntp := fd.Start.Add(time.Duration(media * int64(time.Second) / clock))
 				withSR = append(withSR, Packet{Track: p.Track, Pkt: &rtp.Packet{Header: rtp.Header{Timestamp: p.Pkt.Timestamp}}, NTP: ntp, Arrival: p.Arrival})
 				next[p.Track] = p.Arrival.Add(time.Second)
@@ -201,7 +220,7 @@ func (fx *Fixture) Packets(tb testing.TB, fd Feed) []Packet {
 func (fx *Fixture) Tracks() []sfu.TrackInfo {
 	return []sfu.TrackInfo{
 		{Kind: "video", MimeType: "video/H264", ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;sprop-parameter-sets=" +
-			base64.StdEncoding.EncodeToString(fx.sps) + "," + base64.StdEncoding.EncodeToString(fx.pps)},
+			base64.StdEncoding.EncodeToString(fx.SPS) + "," + base64.StdEncoding.EncodeToString(fx.PPS)},
 		{Kind: "audio", MimeType: "audio/opus", ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 	}
 }
@@ -307,4 +326,31 @@ func FirstVideoPacketFlags(tb testing.TB, path string) string {
 		tb.Fatalf("ffprobe packets: %v\n%s", err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// Renumber joins two packet runs of one publisher session, continuing the
+// second run's RTP sequence numbers after the first's per track.
+func Renumber(first, second []Packet) []Packet {
+	var last [2]uint16
+	for _, p := range first {
+		if p.NTP.IsZero() {
+			last[p.Track] = p.Pkt.SequenceNumber
+		}
+	}
+	var base [2]int
+	seen := [2]bool{}
+	out := slices.Clone(first)
+	for _, p := range second {
+		if p.NTP.IsZero() {
+			if !seen[p.Track] {
+				seen[p.Track] = true
+				base[p.Track] = int(last[p.Track]) + 1 - int(p.Pkt.SequenceNumber)
+			}
+			q := *p.Pkt
+			q.SequenceNumber = uint16(int(p.Pkt.SequenceNumber) + base[p.Track])
+			p.Pkt = &q
+		}
+		out = append(out, p)
+	}
+	return out
 }
