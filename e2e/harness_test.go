@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -116,6 +117,11 @@ func tab(t *testing.T, browserCtx context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)
+	// Create the tab now, on ctx itself: a tab made by a first Run on a
+	// derived context (with a timeout) would be tied to that context.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
 	return ctx
 }
 
@@ -241,4 +247,13 @@ func apiRouteMissing(t *testing.T, base, method, path string) bool {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 	return res.StatusCode == http.StatusNotFound && strings.Contains(string(body), `"no route `)
+}
+
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }

@@ -37,6 +37,7 @@ export class LivePlayer {
   }
 
   stop() {
+    if (!this.running && this.state === 'idle') return;
     this.running = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.stallTimer);

@@ -135,7 +135,7 @@ function render() {
   const live = s === 'live' || s === 'ending';
   $('live-badge').hidden = !live;
   if (live && !(burst.vip_only && !player.opts.token) && player.state !== 'forbidden') player.start();
-  if (s === 'ended') player.stop();
+  if (s === 'ended' && player.running) player.stop();
 
   if (s === 'ended') {
     overlay('ended', () => [h('p', { class: 'kicker' }, 'That’s a wrap'), h('p', { class: 'big' }, 'Burst ended'),
