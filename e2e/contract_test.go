@@ -172,4 +172,3 @@ func contractFront(t *testing.T, e *env, handlers ...interface{ routes(*http.Ser
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
-
