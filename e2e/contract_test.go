@@ -89,8 +89,9 @@ func (c *fakeChannel) handle(conn *websocket.Conn, m map[string]any) {
 	defer c.mu.Unlock()
 	switch m["type"] {
 	case "cart.add":
+		// Bare lines: the page fills in titles and prices from its cards.
 		c.cart = append(c.cart, map[string]any{"variant": m["variant"], "card": m["card"], "qty": m["qty"],
-			"title": "Item", "label": "M", "price": 7500, "expires_at": time.Now().Add(10 * time.Minute).UTC()})
+			"expires_at": time.Now().Add(10 * time.Minute).UTC()})
 		conn.WriteJSON(map[string]any{"type": "ack", "req": m["req"]})
 		conn.WriteJSON(map[string]any{"type": "cart", "cart": map[string]any{"items": c.cart, "currency": "USD"}})
 	case "checkout":

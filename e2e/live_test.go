@@ -74,6 +74,7 @@ func TestLiveAgainstContracts(t *testing.T) {
 	waitFor(t, watch, 3*time.Second, "sold out size", fmt.Sprintf(`document.querySelector('%s input[value="%s"]').disabled`, sel, variant))
 
 	run(t, watch, "open cart", chromedp.Evaluate[chromedp.Void](`document.getElementById('cart-button').click()`))
+	waitFor(t, watch, 3*time.Second, "cart line from the card", fmt.Sprintf(`document.querySelector('#cart-items li strong')?.textContent === document.querySelector('%s .card-title').textContent`, sel))
 	waitFor(t, watch, 3*time.Second, "hold timer", `/holding these for you for \d+:\d\d/.test(document.getElementById('cart-hold').textContent)`)
 	run(t, watch, "checkout", chromedp.Evaluate[chromedp.Void](`document.getElementById('checkout').click()`))
 	ch.waitMessage(t, "checkout", 5*time.Second)

@@ -17,7 +17,7 @@ $('drop-link').textContent = `← ${B.drop.title}`;
 $('drop-link').href = B.links.drop;
 
 const channel = new Channel(B.links.ws);
-const cartDrawer = new CartDrawer({ channel, clock, currency });
+const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 // Replayed deals show no countdown: the live deal window has passed, and
 // the price the channel accepts is the server's to decide.
 const deck = new CardDeck($('cards'), { currency, clock: { until: () => NaN }, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });

@@ -27,7 +27,7 @@ const player = new LivePlayer(video, {
 });
 
 const channel = new Channel(B.links.ws);
-const cartDrawer = new CartDrawer({ channel, clock, currency });
+const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 const deck = new CardDeck($('cards'), { currency, clock, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });
 
 channel.addEventListener('message', (ev) => {
