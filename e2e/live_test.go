@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,9 @@ func TestLiveAgainstContracts(t *testing.T) {
 
 	run(t, watch, "open cart", chromedp.Evaluate[chromedp.Void](`document.getElementById('cart-button').click()`))
 	waitFor(t, watch, 3*time.Second, "cart line from the card", fmt.Sprintf(`document.querySelector('#cart-items li strong')?.textContent === document.querySelector('%s .card-title').textContent`, sel))
+	if total, line := eval[string](t, watch, `document.getElementById('cart-total').textContent`), eval[string](t, watch, `document.querySelector('#cart-items li .meta span').textContent`); !strings.HasSuffix(line, total) || total == "$0.00" {
+		t.Errorf("cart total %q for the line %q", total, line)
+	}
 	waitFor(t, watch, 3*time.Second, "hold timer", `/holding these for you for \d+:\d\d/.test(document.getElementById('cart-hold').textContent)`)
 	run(t, watch, "checkout", chromedp.Evaluate[chromedp.Void](`document.getElementById('checkout').click()`))
 	ch.waitMessage(t, "checkout", 5*time.Second)
