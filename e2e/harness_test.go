@@ -73,7 +73,7 @@ func startApp(t *testing.T) *env {
 // chromiumFlags are the flags every test browser runs with.
 var chromiumFlags = []string{"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
 	"disable-background-networking", "disable-component-update", "disable-sync", "allow-loopback-in-peer-connection",
-	"use-fake-ui-for-media-stream", "use-fake-device-for-media-stream", "autoplay-policy=no-user-gesture-required"}
+	"use-fake-ui-for-media-stream", "use-fake-device-for-media-stream"}
 
 func chromiumPath(t testing.TB) string {
 	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {

@@ -41,7 +41,8 @@ func TestLiveAgainstContracts(t *testing.T) {
 	if muted := eval[bool](t, watch, `document.getElementById('video').muted && !document.getElementById('unmute').hidden`); !muted {
 		t.Error("video should autoplay muted with the unmute button showing")
 	}
-	run(t, watch, "unmute", chromedp.Evaluate[chromedp.Void](`document.getElementById('unmute').click()`))
+	// A real click (user activation), as the browser requires for sound.
+	run(t, watch, "unmute", chromedp.Click("#unmute"))
 	waitFor(t, watch, 2*time.Second, "unmuted", `!document.getElementById('video').muted && document.getElementById('unmute').hidden`)
 	waitFor(t, watch, 5*time.Second, "viewer count", `document.getElementById('viewers').textContent === '41 watching'`)
 

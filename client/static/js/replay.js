@@ -97,12 +97,13 @@ async function loadHLS() {
     hls.loadSource(B.links.hls);
     hls.attachMedia(video);
   }
+  // Autoplay is allowed muted only; the button (or the controls) unmutes.
   video.muted = true;
-  video.play().then(() => { video.muted = false; }).catch(() => {
-    state(null);
-  });
-  // Play with sound only after a tap: the browser decides, not us.
-  video.addEventListener('volumechange', () => {}, { once: true });
+  const unmute = $('unmute');
+  const syncUnmute = () => { unmute.hidden = !video.muted || video.paused; };
+  unmute.addEventListener('click', () => { video.muted = false; video.play().catch(() => {}); });
+  for (const ev of ['volumechange', 'play', 'pause']) video.addEventListener(ev, syncUnmute);
+  video.play().catch(() => state('Replay', null, 'Press play to start.'));
   state(null);
 }
 
