@@ -206,6 +206,24 @@ func (r *relay) hangup(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// dropViewers closes every viewer's session from the server side, as a
+// restarting media server would, and returns how many it closed.
+func (r *relay) dropViewers() int {
+	r.mu.Lock()
+	var pcs []*webrtc.PeerConnection
+	for id, pc := range r.sessions {
+		if pc != r.pub {
+			pcs = append(pcs, pc)
+			delete(r.sessions, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, pc := range pcs {
+		pc.Close()
+	}
+	return len(pcs)
+}
+
 // waitLive waits until the publisher's video reaches the relay.
 func (r *relay) waitLive(t *testing.T, d time.Duration) {
 	t.Helper()
