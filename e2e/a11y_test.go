@@ -108,7 +108,7 @@ func TestAccessibility(t *testing.T) {
 			document.body.append(document.createElement('button'));
 			const p = document.createElement('p'); p.textContent = 'dim'; p.style.color = '#333'; document.body.append(p);
 			const img = document.createElement('img'); img.src = 'data:,'; document.body.append(img);
-			return ` + auditJS + `;
+			return `+auditJS+`;
 		})()`)
 		if len(problems) != 3 {
 			t.Errorf("audit found %q, want the unnamed button, the dim text and the image without alt", problems)
