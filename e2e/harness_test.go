@@ -26,6 +26,23 @@ import (
 
 const adminToken = "e2e-admin-token-0123456789"
 
+// dataDir is shared by every app the tests start: the demo's generated
+// product pictures are content-addressed, so the second seeding finds them
+// made and skips the scaling. Set once by TestMain, read only afterwards.
+var dataDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dropcast-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dataDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // env is one running dropcast with the demo drop seeded.
 type env struct {
 	app  *app.App
@@ -38,7 +55,6 @@ type env struct {
 func startApp(t *testing.T) *env {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
-	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("DROPCAST_E2E_LOG") != "" {
