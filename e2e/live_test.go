@@ -55,6 +55,7 @@ func TestLiveAgainstContracts(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("pinned card took %v, want < 1 s", d)
 	}
+	waitFor(t, watch, 3*time.Second, "screen-reader announcement", `/^Now showing: Ripstop Cargo Pant, /.test(document.getElementById('announce').textContent)`)
 	waitFor(t, host, 3*time.Second, "host shows the pin", `document.querySelector('#run-of-show li:nth-child(3)').classList.contains('on')`)
 
 	// Stock moves: "only N left" for the picked size, sold-out sizes disabled.

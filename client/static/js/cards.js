@@ -30,7 +30,14 @@ export class CardDeck {
     const existing = this.cards.get(card.id);
     const entry = this.render(card, existing?.selected);
     if (existing) existing.el.replaceWith(entry.el);
-    else this.root.prepend(entry.el);
+    else {
+      this.root.prepend(entry.el);
+      // Tell screen-reader users what just appeared over the video.
+      const announce = document.getElementById('announce');
+      const prices = card.variants.map((v) => v.price).filter((p) => p != null);
+      const price = card.dealPrice ?? (prices.length ? Math.min(...prices) : null);
+      if (announce) announce.textContent = `Now showing: ${card.product.title}${price != null ? `, ${money(price, this.opts.currency)}` : ''}`;
+    }
     this.cards.set(card.id, entry);
     this.updateEmpty();
   }
