@@ -110,6 +110,13 @@ func (st *ImageStore) Put(ctx context.Context, data []byte) (Image, error) {
 	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide || cfg.Width*cfg.Height > MaxImagePixels {
 		return Image{}, badImage("is %dx%d; at most %d px a side and %d pixels", cfg.Width, cfg.Height, MaxImageSide, MaxImagePixels)
 	}
+	orientation := 1
+	if format == "jpeg" {
+		orientation = jpegOrientation(data)
+	}
+	if orientation >= 5 { // stored sideways: the upright picture is the other way round
+		cfg.Width, cfg.Height = cfg.Height, cfg.Width
+	}
 	if cfg.Width < MinImageWidth || cfg.Height < 1 {
 		return Image{}, badImage("is %d px wide; at least %d px is needed", cfg.Width, MinImageWidth)
 	}
@@ -129,6 +136,7 @@ func (st *ImageStore) Put(ctx context.Context, data []byte) (Image, error) {
 	if err != nil {
 		return Image{}, badImage("cannot be decoded: %v", err)
 	}
+	src = orient(src, orientation)
 	for _, width := range ImageWidths {
 		if err := ctx.Err(); err != nil {
 			return Image{}, err

@@ -40,6 +40,9 @@ type Seeder struct {
 	Now func() time.Time
 	// Images stores generated product pictures; nil seeds none.
 	Images *catalog.ImageStore
+	// PictureSide is the side in pixels of the generated pictures; 0 means
+	// 960. Tests use catalog.MinImageWidth to keep seeding fast.
+	PictureSide int
 }
 
 // Result is what a host needs to go live on the demo.

@@ -12,8 +12,9 @@ import (
 	"github.com/dropcast/dropcast/catalog"
 )
 
-// imageSide is the size of the generated demo product shots (square).
-const imageSide = 960
+// defaultPictureSide is the size of the generated demo product shots
+// (square, in pixels) unless Seeder.PictureSide says otherwise.
+const defaultPictureSide = 960
 
 // artwork is how a demo product's picture is drawn: a silhouette on a
 // two-colour gradient.
@@ -55,13 +56,13 @@ func artworkFor(stem string) artwork {
 
 // render draws the artwork: gradient, a soft spotlight, the silhouette with
 // a subtle shade from top to bottom, and a ground shadow.
-func (a artwork) render() *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, imageSide, imageSide))
+func (a artwork) render(side int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, side, side))
 	lerp := func(x, y uint8, t float64) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*t) }
-	for y := range imageSide {
-		fy := float64(y) / imageSide
-		for x := range imageSide {
-			fx := float64(x) / imageSide
+	for y := range side {
+		fy := float64(y) / float64(side)
+		for x := range side {
+			fx := float64(x) / float64(side)
 			light := math.Max(0, 1-math.Hypot(fx-.5, fy-.45)*1.8) * 0.35
 			bg := color.RGBA{lerp(a.top.R, a.bottom.R, fy), lerp(a.top.G, a.bottom.G, fy), lerp(a.top.B, a.bottom.B, fy), 255}
 			bg = color.RGBA{lerp(bg.R, 255, light), lerp(bg.G, 255, light), lerp(bg.B, 255, light), 255}
@@ -101,7 +102,11 @@ func (s *Seeder) ensureImages(ctx context.Context, products map[string]catalog.P
 			continue
 		}
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, artworkFor(stem).render(), &jpeg.Options{Quality: 90}); err != nil {
+		side := s.PictureSide
+		if side == 0 {
+			side = defaultPictureSide
+		}
+		if err := jpeg.Encode(&buf, artworkFor(stem).render(side), &jpeg.Options{Quality: 90}); err != nil {
 			return fmt.Errorf("encode demo image %s: %w", stem, err)
 		}
 		img, err := s.Images.Put(ctx, buf.Bytes())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +26,23 @@ import (
 
 const adminToken = "e2e-admin-token-0123456789"
 
+// dataDir is shared by every app the tests start: the demo's generated
+// product pictures are content-addressed, so the second seeding finds them
+// made and skips the scaling. Set once by TestMain, read only afterwards.
+var dataDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dropcast-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dataDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // env is one running dropcast with the demo drop seeded.
 type env struct {
 	app  *app.App
@@ -37,7 +55,6 @@ type env struct {
 func startApp(t *testing.T) *env {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
-	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("DROPCAST_E2E_LOG") != "" {
@@ -72,7 +89,7 @@ func startApp(t *testing.T) *env {
 // chromiumFlags are the flags every test browser runs with.
 var chromiumFlags = []string{"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
 	"disable-background-networking", "disable-component-update", "disable-sync", "allow-loopback-in-peer-connection",
-	"use-fake-ui-for-media-stream", "use-fake-device-for-media-stream", "autoplay-policy=no-user-gesture-required"}
+	"use-fake-ui-for-media-stream", "use-fake-device-for-media-stream"}
 
 func chromiumPath(t testing.TB) string {
 	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
@@ -116,6 +133,11 @@ func tab(t *testing.T, browserCtx context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)
+	// Create the tab now, on ctx itself: a tab made by a first Run on a
+	// derived context (with a timeout) would be tied to that context.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
 	return ctx
 }
 
@@ -241,4 +263,13 @@ func apiRouteMissing(t *testing.T, base, method, path string) bool {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 	return res.StatusCode == http.StatusNotFound && strings.Contains(string(body), `"no route `)
+}
+
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }

@@ -130,4 +130,10 @@ func TestScreenshots(t *testing.T) {
 		waitFor(t, ctx, 10*time.Second, "replay state", `document.querySelectorAll('#clips li').length > 0`)
 		screenshot(t, ctx, "replay-"+v.name, false)
 	}
+
+	// A phone on its side: the shop moves to a column at the right.
+	run(t, ctx, "landscape", setViewport(844, 390, true), chromedp.Navigate(e.base+burstPath("/watch", head.Burst.ID)))
+	waitFor(t, ctx, 10*time.Second, "a card", `document.querySelector('#cards .card img')?.complete === true`)
+	waitFor(t, ctx, 5*time.Second, "card animation", `document.getAnimations().filter(a => a.animationName === 'card-in').length === 0`)
+	screenshot(t, ctx, "watch-phone-landscape", false)
 }

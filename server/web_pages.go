@@ -41,9 +41,22 @@ type pageData struct {
 	// Boot is JSON-encoded into <script type="application/json" id="boot">
 	// for the page's module to read: ids, links and first state.
 	Boot any
+	// Preload lists the modules the page's module imports, fetched in
+	// parallel instead of as a waterfall (see modulePreloads).
+	Preload []string
 	// Status and Message fill the error page.
 	Status  int
 	Message string
+}
+
+// modulePreloads are the modules each page's entry module imports, directly
+// or not. client tests check the lists against the import statements.
+var modulePreloads = map[string][]string{
+	"watch":  {"js/util.js", "js/messages.js", "js/whep.js", "js/player.js", "js/channel.js", "js/cards.js", "js/cart.js"},
+	"replay": {"js/util.js", "js/messages.js", "js/channel.js", "js/cards.js", "js/cart.js"},
+	"drop":   {"js/util.js", "js/whep.js", "js/player.js"},
+	"host":   {"js/util.js", "js/messages.js", "js/whep.js", "js/channel.js"},
+	"admin":  {"js/util.js"},
 }
 
 // pageCSP keeps pages to their own scripts. Media may come from blob: (MSE
@@ -55,6 +68,9 @@ func (p *webPages) render(w http.ResponseWriter, status int, d pageData) error {
 	t, ok := p.tmpl[d.Page]
 	if !ok {
 		return fmt.Errorf("no page %q", d.Page)
+	}
+	if d.Preload == nil {
+		d.Preload = modulePreloads[d.Page]
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {

@@ -21,11 +21,23 @@ export class CardDeck {
   /** Shows card (or refreshes it if already shown). */
   show(card) {
     if (!card?.id) return;
-    for (const v of card.variants) if (v.available != null) this.stock.set(v.id, v.available);
+    this.seen ??= new Map();
+    for (const v of card.variants) {
+      if (v.available != null) this.stock.set(v.id, v.available);
+      this.seen.set(String(v.id), { title: card.product.title, label: v.label, image: card.product.images[0] || null,
+        price: card.dealPrice != null && (v.price == null || card.dealPrice < v.price) ? card.dealPrice : v.price });
+    }
     const existing = this.cards.get(card.id);
     const entry = this.render(card, existing?.selected);
     if (existing) existing.el.replaceWith(entry.el);
-    else this.root.prepend(entry.el);
+    else {
+      this.root.prepend(entry.el);
+      // Tell screen-reader users what just appeared over the video.
+      const announce = document.getElementById('announce');
+      const prices = card.variants.map((v) => v.price).filter((p) => p != null);
+      const price = card.dealPrice ?? (prices.length ? Math.min(...prices) : null);
+      if (announce) announce.textContent = `Now showing: ${card.product.title}${price != null ? `, ${money(price, this.opts.currency)}` : ''}`;
+    }
     this.cards.set(card.id, entry);
     this.updateEmpty();
   }
@@ -46,6 +58,11 @@ export class CardDeck {
   }
 
   ids() { return [...this.cards.keys()]; }
+
+  /** What the deck knows of a variant (title, label, price, image), from any card it has shown. */
+  describe(variantId) {
+    return this.seen?.get(String(variantId)) || null;
+  }
 
   setStock(variantId, available) {
     if (variantId == null || available == null) return;

@@ -43,6 +43,14 @@ export class CartDrawer {
 
   set(cart) {
     const before = this.count();
+    // The channel may send bare lines ({variant, qty}); fill in what the
+    // page already knows about that variant from the cards it has shown.
+    const known = this.opts.describe || (() => null);
+    cart.items = cart.items.map((i) => {
+      const k = known(i.variantId);
+      return k ? { ...i, title: i.title || k.title, label: i.label || k.label, price: i.price ?? k.price, image: i.image || k.image } : i;
+    });
+    if (cart.total == null) cart.total = cart.items.reduce((sum, i) => sum + (i.price || 0) * i.qty, 0);
     this.cart = cart;
     this.render();
     if (this.count() > before) { this.button.classList.remove('bump'); void this.button.offsetWidth; this.button.classList.add('bump'); }

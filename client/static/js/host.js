@@ -175,6 +175,10 @@ let pc = null;
 let session = null;
 
 $('camera').addEventListener('click', async () => {
+  if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
+    $('publish-state').textContent = 'Going live from the browser needs HTTPS (or localhost). Use OBS, or open this page over HTTPS.';
+    return;
+  }
   try {
     media = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } }, audio: true });
     $('preview').srcObject = media;

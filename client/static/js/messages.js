@@ -46,7 +46,8 @@ export function cart(c = {}) {
     image: first(i.image, arr(i.product?.images)[0], arr(i.images)[0]) || null,
     holdUntil: first(i.expires_at, i.hold_until, i.held_until) || null,
   }));
-  const total = num(first(c.total, c.amount, c.subtotal)) ?? items.reduce((s, i) => s + (i.price || 0) * i.qty, 0);
+  // null when the server sends none: the cart drawer sums its lines then.
+  const total = num(first(c.total, c.amount, c.subtotal));
   const holds = items.map((i) => i.holdUntil).filter(Boolean).sort();
   return { items, total, currency: str(c.currency), holdUntil: first(c.expires_at, c.hold_until, c.held_until, holds[0]) || null };
 }

@@ -37,6 +37,7 @@ export class LivePlayer {
   }
 
   stop() {
+    if (!this.running && this.state === 'idle') return;
     this.running = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.stallTimer);
@@ -61,12 +62,14 @@ export class LivePlayer {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     const stream = new MediaStream();
     pc.ontrack = (ev) => {
+      mark('track');
       stream.addTrack(ev.track);
       if (this.video.srcObject !== stream) this.video.srcObject = stream;
       this.play();
     };
     pc.onconnectionstatechange = () => {
       if (pc !== this.pc) return;
+      if (pc.connectionState === 'connected') mark('connected');
       if (pc.connectionState === 'failed') this.retry('failed');
       if (pc.connectionState === 'disconnected') {
         clearTimeout(this.stallTimer);
@@ -74,7 +77,7 @@ export class LivePlayer {
       }
     };
     try {
-      this.session = await negotiate(this.opts.url, pc, { token: this.opts.token });
+      this.session = await negotiate(this.opts.url, pc, { token: this.opts.token, onStep: (s) => mark(`whep.${s}`) });
       this.backoff = 1000;
       this.watchFirstFrame();
     } catch (err) {

@@ -17,7 +17,7 @@ $('drop-link').textContent = `← ${B.drop.title}`;
 $('drop-link').href = B.links.drop;
 
 const channel = new Channel(B.links.ws);
-const cartDrawer = new CartDrawer({ channel, clock, currency });
+const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 // Replayed deals show no countdown: the live deal window has passed, and
 // the price the channel accepts is the server's to decide.
 const deck = new CardDeck($('cards'), { currency, clock: { until: () => NaN }, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });
@@ -97,12 +97,13 @@ async function loadHLS() {
     hls.loadSource(B.links.hls);
     hls.attachMedia(video);
   }
+  // Autoplay is allowed muted only; the button (or the controls) unmutes.
   video.muted = true;
-  video.play().then(() => { video.muted = false; }).catch(() => {
-    state(null);
-  });
-  // Play with sound only after a tap: the browser decides, not us.
-  video.addEventListener('volumechange', () => {}, { once: true });
+  const unmute = $('unmute');
+  const syncUnmute = () => { unmute.hidden = !video.muted || video.paused; };
+  unmute.addEventListener('click', () => { video.muted = false; video.play().catch(() => {}); });
+  for (const ev of ['volumechange', 'play', 'pause']) video.addEventListener(ev, syncUnmute);
+  video.play().catch(() => state('Replay', null, 'Press play to start.'));
   state(null);
 }
 

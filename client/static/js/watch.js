@@ -27,7 +27,7 @@ const player = new LivePlayer(video, {
 });
 
 const channel = new Channel(B.links.ws);
-const cartDrawer = new CartDrawer({ channel, clock, currency });
+const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 const deck = new CardDeck($('cards'), { currency, clock, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });
 
 channel.addEventListener('message', (ev) => {
@@ -135,7 +135,7 @@ function render() {
   const live = s === 'live' || s === 'ending';
   $('live-badge').hidden = !live;
   if (live && !(burst.vip_only && !player.opts.token) && player.state !== 'forbidden') player.start();
-  if (s === 'ended') player.stop();
+  if (s === 'ended' && player.running) player.stop();
 
   if (s === 'ended') {
     overlay('ended', () => [h('p', { class: 'kicker' }, 'That’s a wrap'), h('p', { class: 'big' }, 'Burst ended'),

@@ -6,14 +6,27 @@ export class SessionError extends Error {
   constructor(status, message) { super(message || `HTTP ${status}`); this.status = status; }
 }
 
-/** Waits for ICE gathering to finish, at most maxMs. */
-export function iceGathered(pc, maxMs = 1000) {
+/**
+ * Waits until the offer holds usable candidates: gathering complete, or a
+ * short grace after the first candidate (host candidates come first and are
+ * what loopback and LAN need; the server learns the rest as peer-reflexive),
+ * at most maxMs.
+ */
+export function iceGathered(pc, maxMs = 1000, graceMs = 40) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => { clearTimeout(t); pc.removeEventListener('icegatheringstatechange', check); resolve(); };
+    let grace;
+    const done = () => {
+      clearTimeout(t); clearTimeout(grace);
+      pc.removeEventListener('icegatheringstatechange', check);
+      pc.removeEventListener('icecandidate', onCandidate);
+      resolve();
+    };
     const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const onCandidate = (ev) => { if (ev.candidate && !grace) grace = setTimeout(done, graceMs); };
     const t = setTimeout(done, maxMs);
     pc.addEventListener('icegatheringstatechange', check);
+    pc.addEventListener('icecandidate', onCandidate);
   });
 }
 
@@ -21,9 +34,10 @@ export function iceGathered(pc, maxMs = 1000) {
  * Negotiates pc with a WHIP or WHEP endpoint. Returns the session URL.
  * Throws SessionError with the HTTP status on refusal.
  */
-export async function negotiate(url, pc, { token, signal } = {}) {
+export async function negotiate(url, pc, { token, signal, onStep } = {}) {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGathered(pc);
+  onStep?.('offer');
   const headers = { 'Content-Type': 'application/sdp' };
   if (token) headers.Authorization = `Bearer ${token}`;
   const res = await fetch(url, { method: 'POST', headers, body: pc.localDescription.sdp, signal });
@@ -32,6 +46,7 @@ export async function negotiate(url, pc, { token, signal } = {}) {
     try { const t = await res.text(); try { msg = JSON.parse(t)?.error?.message || t; } catch { msg = t; } } catch { /* body gone */ }
     throw new SessionError(res.status, msg.slice(0, 300));
   }
+  onStep?.('answer');
   const answer = await res.text();
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   const loc = res.headers.get('Location');

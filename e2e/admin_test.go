@@ -1,0 +1,89 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestAdminPage: sign in with the admin token, upload a product picture
+// through the file picker (stored as variants and listed on the product),
+// and rotate a burst's stream key (shown once; the old key stops working).
+func TestAdminPage(t *testing.T) {
+	e := startApp(t)
+	ctx := browser(t)
+	run(t, ctx, "open admin", chromedp.Navigate(e.base+"/admin"))
+	run(t, ctx, "wrong token", chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-token').value = 'nope-nope-nope-nope'; document.querySelector('#token-form button').click()`))
+	waitFor(t, ctx, 5*time.Second, "refusal", `document.getElementById('token-error').textContent === 'Wrong admin token.'`)
+	run(t, ctx, "sign in", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('admin-token').value = %q; document.querySelector('#token-form button').click()`, adminToken)))
+	waitFor(t, ctx, 10*time.Second, "drop listed", `document.querySelectorAll('.admin-drop tbody tr').length === 4 + 7`)
+
+	// Upload a picture for the first product.
+	p := firstProduct(t, e)
+	img := image.NewRGBA(image.Rect(0, 0, 800, 600))
+	for y := range 600 {
+		for x := range 800 {
+			img.Set(x, y, color.RGBA{uint8(x / 4), 90, uint8(y / 3), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "front.jpg")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "upload", chromedp.SetUploadFiles(fmt.Sprintf("#img-%d", p), []string{path}))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got, err := e.app.Catalog.Product(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Images) == 2 {
+			if !strings.HasPrefix(got.Images[1], "/images/") || !strings.HasSuffix(got.Images[1], "-640.jpg") {
+				t.Errorf("uploaded image URL %q", got.Images[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("product images after upload: %v", got.Images)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the database with a deadline
+	}
+
+	// Rotate the headline burst's stream key.
+	head := e.demo.Bursts[0]
+	run(t, ctx, "rotate", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true;
+		document.querySelector('.admin-drop tbody tr .linkish').click()`))
+	waitFor(t, ctx, 10*time.Second, "new key shown once", `/^Shown once: dck_/.test(document.querySelector('.once')?.textContent || '')`)
+	key := strings.TrimPrefix(eval[string](t, ctx, `document.querySelector('.once').textContent`), "Shown once: ")
+	if b, err := e.app.Drops.BurstByStreamKey(t.Context(), key); err != nil || b.ID != head.Burst.ID {
+		t.Errorf("new key: burst %d, %v", b.ID, err)
+	}
+	if _, err := e.app.Drops.BurstByStreamKey(t.Context(), head.Key.String()); err == nil {
+		t.Error("the old key still works after rotation")
+	}
+	screenshot(t, ctx, "admin-desktop", true)
+}
+
+func firstProduct(t *testing.T, e *env) int64 {
+	t.Helper()
+	ps, err := e.app.Catalog.ListProducts(t.Context(), e.demo.Drop.ID)
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("products: %v", err)
+	}
+	return ps[0].ID
+}
