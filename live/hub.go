@@ -109,6 +109,10 @@ func (h *Hub) run(ctx context.Context) {
 	}
 	tick := time.NewTicker(h.reg.cfg.ViewersInterval)
 	defer tick.Stop()
+	// One ticker pings every connection of the burst, instead of a timer
+	// per connection.
+	ping := time.NewTicker(h.reg.cfg.PingInterval)
+	defer ping.Stop()
 	h.idleSince = h.now()
 	for {
 		select {
@@ -123,6 +127,8 @@ func (h *Hub) run(ctx context.Context) {
 			h.fireDue(ctx)
 		case <-h.stockT.C:
 			h.flushStock()
+		case <-ping.C:
+			h.fan.send(Everyone, pingFrame)
 		case <-tick.C:
 			h.tickViewers()
 			if h.idleFor() >= h.reg.cfg.HubIdle {
