@@ -29,6 +29,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
+	./scripts/bench-channel.sh 1000 10000
 
 e2e:
 	@echo "e2e: no end-to-end browser suite yet"
