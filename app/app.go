@@ -163,6 +163,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("shopper channel: %w", err)
 	}
+	reg.MustRegister(a.channel.Collectors()...)
 
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,

@@ -24,6 +24,7 @@ import (
 // LoadServerInfo is what TestChannelLoadServer writes for cmd/wsload.
 type LoadServerInfo struct {
 	URL        string `json:"url"`
+	Control    string `json:"control"`
 	BurstID    int64  `json:"burst"`
 	CardID     int64  `json:"card"`
 	AdminToken string `json:"admin_token"`
@@ -34,9 +35,7 @@ type LoadServerInfo struct {
 // (cmd/wsload is the load half, in its own process). It runs only when
 // DROPCAST_LOAD_SERVER names a file: it starts the whole app on 127.0.0.1:0
 // with a fresh database, seeds a drop with a live burst and one card, writes
-// a LoadServerInfo as JSON to that file and serves until SIGINT/SIGTERM. A
-// goroutine collects garbage every second so that the memory figures read
-// from /metrics are live memory, not garbage waiting for a cycle.
+// a LoadServerInfo as JSON to that file and serves until SIGINT/SIGTERM.
 func TestChannelLoadServer(t *testing.T) {
 	out := os.Getenv("DROPCAST_LOAD_SERVER")
 	if out == "" {
@@ -94,30 +93,26 @@ func TestChannelLoadServer(t *testing.T) {
 		go func() { _ = ps.Serve(ln) }()
 		defer ps.Close()
 	}
-	gcStop := make(chan struct{})
-	gcDone := make(chan struct{})
-	go func() {
-		defer close(gcDone)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				runtime.GC()
-			case <-gcStop:
-				return
-			}
-		}
-	}()
-	info, _ := json.Marshal(LoadServerInfo{URL: "http://" + a.Addr(), BurstID: b.ID, CardID: c.ID, AdminToken: token, PID: os.Getpid()})
+	// A control listener beside the app: GET /gc collects garbage, so that
+	// wsload reads live memory from /metrics, not garbage waiting for a cycle.
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctlMux := http.NewServeMux()
+	ctlMux.HandleFunc("GET /gc", func(w http.ResponseWriter, _ *http.Request) {
+		runtime.GC()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	ctlSrv := &http.Server{Handler: ctlMux}
+	go func() { _ = ctlSrv.Serve(ctl) }()
+	defer ctlSrv.Close()
+	info, _ := json.Marshal(LoadServerInfo{URL: "http://" + a.Addr(), Control: "http://" + ctl.Addr().String(), BurstID: b.ID, CardID: c.ID, AdminToken: token, PID: os.Getpid()})
 	if err := os.WriteFile(out, info, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("serving %s", info)
-	err = <-done
-	close(gcStop)
-	<-gcDone
-	if err != nil {
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 }

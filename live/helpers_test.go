@@ -69,7 +69,7 @@ func waitNoLiveGoroutines(within time.Duration) string {
 // three sized variants, a burst and its stream key, a running registry and
 // the real HTTP handler on 127.0.0.1.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	drops   *drops.Service
 	catalog *catalog.Service
 	bus     *events.Bus
@@ -122,7 +122,7 @@ func (e *env) stop() {
 	}
 }
 
-func newEnv(t *testing.T, cfg live.Config, commerce ...live.Commerce) *env {
+func newEnv(t testing.TB, cfg live.Config, commerce ...live.Commerce) *env {
 	t.Helper()
 	pool := storetest.New(t)
 	ctx := t.Context()
