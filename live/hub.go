@@ -47,6 +47,10 @@ type Hub struct {
 	lastEvent TimelineEvent // the last event recorded, for pin replies
 }
 
+// hubInbox is a hub's queue of bus events. Stock changes arrive in bursts
+// during a sale; a dropped one could leave a stale count on screen.
+const hubInbox = 4096
+
 type joinReq struct {
 	c     *conn
 	cart  any
@@ -78,7 +82,7 @@ func newHub(reg *Registry, id int64) *Hub {
 		reg:       reg,
 		log:       reg.log.With("burst_id", id),
 		reqs:      make(chan any),
-		events:    make(chan events.Event, 256),
+		events:    make(chan events.Event, hubInbox),
 		done:      make(chan struct{}),
 		active:    make(map[int64]*activeCard),
 		byShopper: make(map[string][]*conn),
