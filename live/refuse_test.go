@@ -57,7 +57,7 @@ func TestJunkFramesAnswered(t *testing.T) {
 }
 
 func TestClosesWithReason(t *testing.T) {
-	e := newEnv(t, live.Config{ReadLimit: 1024})
+	e := newEnv(t, live.Config{ReadLimit: 1024, QueueSize: 256}) // room for every answer to the flood
 	t.Run("oversized", func(t *testing.T) {
 		cl := e.dial(e.wsPath(), nil)
 		cl.next(live.TypeWelcome, 5*time.Second)
