@@ -53,6 +53,7 @@ func run() error {
 	n := flag.Int("n", 1000, "shoppers to connect")
 	pins := flag.Int("pins", 20, "card pins to time")
 	par := flag.Int("dial-parallel", 64, "connections dialled at once")
+	verbose := flag.Bool("v", false, "print each pin's timings")
 	flag.Parse()
 	raw, err := os.ReadFile(*infoPath)
 	if err != nil {
@@ -68,7 +69,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	l := &load{in: in, pins: *pins, recv: make([][]atomic.Int64, *pins)}
+	l := &load{verbose: *verbose, in: in, pins: *pins, recv: make([][]atomic.Int64, *pins)}
 	for i := range l.recv {
 		l.recv[i] = make([]atomic.Int64, *n)
 	}
@@ -105,11 +106,12 @@ func run() error {
 }
 
 type load struct {
-	in    info
-	pins  int
-	conns []*websocket.Conn
-	recv  [][]atomic.Int64 // [pin][client] unix ns of arrival
-	wg    sync.WaitGroup
+	verbose bool
+	in      info
+	pins    int
+	conns   []*websocket.Conn
+	recv    [][]atomic.Int64 // [pin][client] unix ns of arrival
+	wg      sync.WaitGroup
 }
 
 func (l *load) connect(ctx context.Context, n, par int) error {
@@ -192,17 +194,28 @@ func (l *load) pinAll(ctx context.Context) ([]time.Duration, int, error) {
 		if resp.StatusCode != http.StatusOK {
 			return nil, 0, fmt.Errorf("pin %d: status %d", k, resp.StatusCode)
 		}
+		answered := time.Since(t0)
 		deadline := time.Now().Add(10 * time.Second)
 		for !l.allArrived(k) && time.Now().Before(deadline) {
 			time.Sleep(2 * time.Millisecond)
 		}
+		var first, last time.Duration
 		for i := range l.recv[k] {
 			ns := l.recv[k][i].Load()
 			if ns == 0 {
 				missing++
 				continue
 			}
-			lat = append(lat, time.Duration(ns-t0.UnixNano()))
+			d := time.Duration(ns - t0.UnixNano())
+			if first == 0 || d < first {
+				first = d
+			}
+			last = max(last, d)
+			lat = append(lat, d)
+		}
+		if l.verbose {
+			fmt.Printf("pin %2d: answered %v, first client %v, last client %v\n", k, answered.Round(10*time.Microsecond),
+				first.Round(10*time.Microsecond), last.Round(10*time.Microsecond))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
