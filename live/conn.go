@@ -61,7 +61,7 @@ func newConn(ws *websocket.Conn, c Client, cfg *Config, onSlow func()) *conn {
 // keeping up: the connection is closed as a slow consumer.
 func (c *conn) enqueue(pm *websocket.PreparedMessage) {
 	c.mu.Lock()
-	if c.kicked || c.finished {
+	if c.kicked || c.finished { // nothing joins the queue of a closing connection
 		c.mu.Unlock()
 		return
 	}
@@ -84,11 +84,12 @@ func (c *conn) startWriterLocked() {
 	go c.drain()
 }
 
-// kick asks the writer to send a close frame, dropping whatever is queued.
-// Only the first call counts; counted runs once with it. A writer blocked on
-// a client that does not read would never see the request, so kick also
-// cuts any write in progress short: the socket gets closeGrace to take its
-// last bytes, then the write fails and the socket is closed.
+// kick asks the writer to send a close frame after what is queued (the
+// answers a client is owed), or instead of it for a slow consumer, whose
+// queue is full anyway. Only the first call counts; counted runs once with
+// it. A writer blocked on a client that does not read would never see the
+// request, so kick also cuts writing short: the socket gets closeGrace to
+// take its last bytes, then a write fails and the socket is closed.
 func (c *conn) kick(code int, reason string, counted func()) {
 	c.mu.Lock()
 	if c.kicked {
@@ -96,7 +97,9 @@ func (c *conn) kick(code int, reason string, counted func()) {
 		return
 	}
 	c.kicked, c.closeCode, c.closeReason = true, code, reason
-	c.queue = nil
+	if code == CloseSlowConsumer {
+		c.queue = nil
+	}
 	_ = c.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
 	c.startWriterLocked()
 	c.mu.Unlock()
@@ -120,7 +123,7 @@ func (c *conn) drain() {
 	defer c.writers.Done()
 	for {
 		c.mu.Lock()
-		if c.kicked {
+		if c.kicked && len(c.queue) == 0 {
 			code, reason := c.closeCode, c.closeReason
 			c.writing = false
 			c.finished = true // nothing follows a close frame

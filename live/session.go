@@ -32,6 +32,9 @@ func (s *session) readLoop(ctx context.Context) {
 	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	ws.SetPongHandler(func(string) error {
+		if s.c.isKicked() {
+			return nil // closing: the close grace period stands
+		}
 		return ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	})
 	for {
