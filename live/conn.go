@@ -173,12 +173,13 @@ func (c *conn) sendClose(code int, reason string) {
 	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
 }
 
-// finish stops new writers, waits for the running one and closes the
-// socket. The reader calls it on its way out.
+// finish stops new writers, closes the socket (which ends a write in
+// progress at once) and waits for the writer. The reader calls it on its
+// way out.
 func (c *conn) finish() {
 	c.mu.Lock()
 	c.finished = true
 	c.mu.Unlock()
-	c.writers.Wait()
 	c.ws.Close()
+	c.writers.Wait()
 }
