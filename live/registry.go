@@ -54,8 +54,12 @@ type counters struct {
 }
 
 // Registry runs one Hub per burst that needs one. One goroutine (Run) owns
-// the burst → hub map; callers reach it through request structs. Build it
-// with NewRegistry and call Run once; every other method waits for Run.
+// the burst → hub map; callers reach it through request structs. It also
+// owns every connection handed to Attach (a reader goroutine each) and the
+// hubs' goroutines, and Run returns only after all of them have stopped.
+// Build it with NewRegistry and call Run once; Show, Hide and Attach need
+// Run to be running (Show and Hide wait for it, Attach refuses with
+// ErrClosed). Its methods are safe for concurrent use.
 type Registry struct {
 	cfg      Config
 	deps     Deps
