@@ -165,6 +165,19 @@ func (h *Hub) load(ctx context.Context) error {
 	return nil
 }
 
+// stateRank orders the lifecycle: scheduled → live → ending → ended.
+func stateRank(s drops.State) int {
+	switch s {
+	case drops.StateLive:
+		return 1
+	case drops.StateEnding:
+		return 2
+	case drops.StateEnded:
+		return 3
+	}
+	return 0
+}
+
 func (h *Hub) isLive() bool {
 	return h.burst.State == drops.StateLive || h.burst.State == drops.StateEnding
 }
@@ -333,7 +346,9 @@ func (h *Hub) onEvent(ctx context.Context, e events.Event) {
 
 func (h *Hub) onBurstState(ctx context.Context, e events.BurstState) {
 	st := drops.State(e.State)
-	if !st.Valid() {
+	if !st.Valid() || stateRank(st) < stateRank(h.burst.State) {
+		// A stale event (the hub read a later state from the database
+		// first): the lifecycle only moves forward.
 		return
 	}
 	h.burst.State = st
