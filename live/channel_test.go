@@ -359,3 +359,31 @@ func TestRestartRestoresCards(t *testing.T) {
 		t.Fatalf("timeline after restart = %+v, want the two original shows", evs)
 	}
 }
+
+// A card for one variant offers only that variant, with its live stock; a
+// reconnecting client sees stock changed since the card went up.
+func TestVariantCardStock(t *testing.T) {
+	e := newEnv(t, live.Config{})
+	v := e.product.Variants[1] // M, 5 in stock
+	c, err := e.drops.CreateCard(t.Context(), e.burst.ID, drops.CardInput{ProductID: e.product.ID, VariantID: &v.ID,
+		OffsetS: 0, DurationS: 300})
+	must(t, err)
+	cl := e.dial(e.wsPath(), nil)
+	cl.next(live.TypeWelcome, 5*time.Second)
+	e.goLive(time.Now())
+	m := cl.next(live.TypeCardShow, 5*time.Second)
+	vs := m["card"].(map[string]any)["variants"].([]any)
+	if cardID(t, m) != c.ID || len(vs) != 1 || vs[0].(map[string]any)["id"] != strconv.FormatInt(v.ID, 10) ||
+		vs[0].(map[string]any)["available"].(float64) != 5 {
+		t.Fatalf("card = %v", m)
+	}
+	e.bus.Publish(events.StockChanged{DropID: e.drop.ID, VariantID: v.ID, Available: 2})
+	if s := cl.next(live.TypeStock, 5*time.Second); s["available"].(float64) != 2 {
+		t.Fatalf("stock = %v", s)
+	}
+	w := e.dial(e.wsPath(), nil).next(live.TypeWelcome, 5*time.Second)
+	wv := w["cards"].([]any)[0].(map[string]any)["variants"].([]any)[0].(map[string]any)
+	if wv["available"].(float64) != 2 {
+		t.Fatalf("welcome variant = %v, want available 2", wv)
+	}
+}
