@@ -63,8 +63,8 @@ func TestClosesWithReason(t *testing.T) {
 		cl.next(live.TypeWelcome, 5*time.Second)
 		big := `{"type":"ping","req":"` + strings.Repeat("x", 2000) + `"}`
 		must(t, cl.ws.WriteMessage(websocket.TextMessage, []byte(big)))
-		if ce := cl.closeErr(5 * time.Second); ce.Code != websocket.CloseMessageTooBig {
-			t.Fatalf("close = %v, want 1009", ce)
+		if ce := cl.closeErr(5 * time.Second); ce.Code != websocket.CloseMessageTooBig || !strings.Contains(ce.Text, "1024 bytes") {
+			t.Fatalf("close = %v, want 1009 with the limit", ce)
 		}
 	})
 	t.Run("binary", func(t *testing.T) {

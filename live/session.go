@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -29,7 +30,6 @@ type session struct {
 func (s *session) readLoop(ctx context.Context) {
 	cfg := &s.reg.cfg
 	ws := s.c.ws
-	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	ws.SetPongHandler(func(string) error {
 		if s.c.isKicked() {
@@ -38,16 +38,21 @@ func (s *session) readLoop(ctx context.Context) {
 		return ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	})
 	for {
-		mt, frame, err := ws.ReadMessage()
+		mt, frame, err := s.next(cfg.ReadLimit)
 		if err != nil {
-			s.readError(err)
-			return
+			return // the client went away or the socket was closed: both are normal ends
 		}
 		if s.c.isKicked() {
 			continue // closing: read on until the client's close frame or the grace period ends
 		}
 		_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
-		if mt != websocket.TextMessage {
+		switch {
+		case frame == nil:
+			s.reg.stats.oversized.Add(1)
+			s.log.Debug("oversized frame", "burst_id", s.c.burstID, "limit", cfg.ReadLimit)
+			s.c.kick(websocket.CloseMessageTooBig, fmt.Sprintf("frames are limited to %d bytes", cfg.ReadLimit), nil)
+			continue
+		case mt != websocket.TextMessage:
 			s.c.kick(websocket.CloseUnsupportedData, "only JSON text frames are accepted", nil)
 			continue
 		}
@@ -65,19 +70,25 @@ func (s *session) readLoop(ctx context.Context) {
 	}
 }
 
-func (s *session) readError(err error) {
-	if errors.Is(err, websocket.ErrReadLimit) {
-		// gorilla has already sent 1009 (message too big). Read what is left
-		// of the frame for a moment, so that closing does not reset the
-		// connection before the client has read the close frame.
-		s.reg.stats.oversized.Add(1)
-		s.log.Debug("oversized frame", "burst_id", s.c.burstID, "limit", s.reg.cfg.ReadLimit)
-		nc := s.c.ws.NetConn()
-		_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
-		_, _ = io.Copy(io.Discard, nc)
+// next reads one message of at most limit bytes. A larger one comes back
+// as a nil frame: its first limit+1 bytes are read and the rest is skipped
+// by the next call, never buffered, so a huge frame costs no memory.
+func (s *session) next(limit int64) (int, []byte, error) {
+	mt, r, err := s.c.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
 	}
-	// Otherwise the client went away or the socket was closed: both are
-	// normal ends.
+	frame, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if int64(len(frame)) > limit {
+		return mt, nil, nil
+	}
+	if frame == nil {
+		frame = []byte{}
+	}
+	return mt, frame, nil
 }
 
 // handle runs one client frame. Protocol errors are answered, never fatal.
