@@ -67,6 +67,14 @@ func TestClosesWithReason(t *testing.T) {
 			t.Fatalf("close = %v, want 1009 with the limit", ce)
 		}
 	})
+	t.Run("huge", func(t *testing.T) {
+		cl := e.dial(e.wsPath(), nil)
+		cl.next(live.TypeWelcome, 5*time.Second)
+		_ = cl.ws.WriteMessage(websocket.TextMessage, make([]byte, 8<<20)) // may fail once the server closes
+		if ce := cl.closeErr(5 * time.Second); ce.Code != websocket.CloseMessageTooBig {
+			t.Fatalf("close = %v, want 1009", ce)
+		}
+	})
 	t.Run("binary", func(t *testing.T) {
 		cl := e.dial(e.wsPath(), nil)
 		cl.next(live.TypeWelcome, 5*time.Second)
@@ -91,7 +99,7 @@ func TestClosesWithReason(t *testing.T) {
 			t.Fatalf("close = %v, want %d", ce, live.CloseRateLimited)
 		}
 	})
-	if st := e.reg.Stats(); st.Oversized != 1 {
+	if st := e.reg.Stats(); st.Oversized != 2 {
 		t.Fatalf("oversized = %d", st.Oversized)
 	}
 }
