@@ -29,6 +29,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
+	./scripts/bench-channel.sh 1000 10000
 
 # e2e: real headless Chromium (Debian: apt-get install -y chromium) against
 # the real app; screenshots land in screenshots/ and their paths are printed.

@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("shopper channel: %w", err)
 	}
+	reg.MustRegister(a.channel.Collectors()...)
 
 	// recorder: one Manager for every burst's recording, clips and replay.
 	// It repairs recordings a crash left unfinished before anything else

@@ -146,9 +146,10 @@ func TestHostPinAndReconnect(t *testing.T) {
 	var ev struct {
 		Kind, Source string
 		CardID       string `json:"card_id"`
+		OffsetMS     *int64 `json:"offset_ms"`
 	}
 	must(t, json.Unmarshal(body, &ev))
-	if ev.Kind != "show" || ev.Source != "pin" || ev.CardID != strconv.FormatInt(c.ID, 10) {
+	if ev.Kind != "show" || ev.Source != "pin" || ev.CardID != strconv.FormatInt(c.ID, 10) || ev.OffsetMS == nil {
 		t.Fatalf("pin answer = %s", body)
 	}
 	for _, cl := range []*client{a, b} {
@@ -319,5 +320,70 @@ func TestSaleToHosts(t *testing.T) {
 	}
 	if _, ok := shopperConn.tryNext(live.TypeSale, 300*time.Millisecond); ok {
 		t.Fatal("a shopper received a sale")
+	}
+}
+
+// A restart in the middle of a burst loses no card: the new hub restores
+// what the timeline says is up (without recording it twice), and a
+// scheduled card that is due shows once, not again after the restart.
+func TestRestartRestoresCards(t *testing.T) {
+	e := newEnv(t, live.Config{})
+	scheduled := e.card(0, 600, nil)
+	pinned := e.card(500, 60, nil)
+	cl := e.dial(e.wsPath(), nil)
+	cl.next(live.TypeWelcome, 5*time.Second)
+	e.goLive(time.Now().Add(-5 * time.Second))
+	cl.next(live.TypeCardShow, 5*time.Second)
+	if st, body := e.post(e.cardPath(pinned.ID, "show"), adminToken); st != http.StatusOK {
+		t.Fatalf("pin: %d %s", st, body)
+	}
+	cl.next(live.TypeCardShow, 5*time.Second)
+
+	e.stop()
+	if ce := cl.closeErr(5 * time.Second); ce.Code != 1001 {
+		t.Fatalf("close at shutdown = %v, want 1001", ce)
+	}
+	e.start()
+	w := e.dial(e.wsPath(), nil).next(live.TypeWelcome, 5*time.Second)
+	cards := w["cards"].([]any)
+	got := map[string]bool{}
+	for _, c := range cards {
+		got[c.(map[string]any)["id"].(string)] = true
+	}
+	if len(cards) != 2 || !got[strconv.FormatInt(scheduled.ID, 10)] || !got[strconv.FormatInt(pinned.ID, 10)] {
+		t.Fatalf("welcome cards after restart = %v", cards)
+	}
+	evs, err := e.reg.Timeline(t.Context(), e.burst.ID)
+	must(t, err)
+	if len(evs) != 2 {
+		t.Fatalf("timeline after restart = %+v, want the two original shows", evs)
+	}
+}
+
+// A card for one variant offers only that variant, with its live stock; a
+// reconnecting client sees stock changed since the card went up.
+func TestVariantCardStock(t *testing.T) {
+	e := newEnv(t, live.Config{})
+	v := e.product.Variants[1] // M, 5 in stock
+	c, err := e.drops.CreateCard(t.Context(), e.burst.ID, drops.CardInput{ProductID: e.product.ID, VariantID: &v.ID,
+		OffsetS: 0, DurationS: 300})
+	must(t, err)
+	cl := e.dial(e.wsPath(), nil)
+	cl.next(live.TypeWelcome, 5*time.Second)
+	e.goLive(time.Now())
+	m := cl.next(live.TypeCardShow, 5*time.Second)
+	vs := m["card"].(map[string]any)["variants"].([]any)
+	if cardID(t, m) != c.ID || len(vs) != 1 || vs[0].(map[string]any)["id"] != strconv.FormatInt(v.ID, 10) ||
+		vs[0].(map[string]any)["available"].(float64) != 5 {
+		t.Fatalf("card = %v", m)
+	}
+	e.bus.Publish(events.StockChanged{DropID: e.drop.ID, VariantID: v.ID, Available: 2})
+	if s := cl.next(live.TypeStock, 5*time.Second); s["available"].(float64) != 2 {
+		t.Fatalf("stock = %v", s)
+	}
+	w := e.dial(e.wsPath(), nil).next(live.TypeWelcome, 5*time.Second)
+	wv := w["cards"].([]any)[0].(map[string]any)["variants"].([]any)[0].(map[string]any)
+	if wv["available"].(float64) != 2 {
+		t.Fatalf("welcome variant = %v, want available 2", wv)
 	}
 }

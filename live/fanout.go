@@ -36,33 +36,65 @@ type Broadcaster interface {
 	Broadcast(burstID int64, to Audience, frame []byte)
 }
 
-// fanout is one burst's set of local connections. A mutex guards the
-// copy-on-write slices; Broadcast takes a snapshot and enqueues without the
-// lock held, so joining and leaving never wait for a broadcast.
+// fanout is one burst's set of local connections. A mutex guards the set
+// and a snapshot slice per audience, rebuilt on the first broadcast after a
+// change (so a crowd joining costs O(1) each, not a copy of the whole list);
+// send iterates the snapshot with the lock released, so joining and leaving
+// never wait for a broadcast.
 type fanout struct {
-	mu    sync.Mutex
-	all   []*conn
-	hosts []*conn
+	mu       sync.Mutex
+	members  map[*conn]struct{}
+	dirty    bool
+	all      []*conn
+	hostList []*conn
 }
 
 func (f *fanout) add(c *conn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.all = append(f.all[:len(f.all):len(f.all)], c)
-	if c.host {
-		f.hosts = append(f.hosts[:len(f.hosts):len(f.hosts)], c)
+	if f.members == nil {
+		f.members = make(map[*conn]struct{})
 	}
+	f.members[c] = struct{}{}
+	f.dirty = true
 }
 
 func (f *fanout) remove(c *conn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.all = without(f.all, c)
-	if c.host {
-		f.hosts = without(f.hosts, c)
+	delete(f.members, c)
+	f.dirty = true
+}
+
+// snapshot returns the current list for to. The slices are never modified
+// after they are built, only replaced.
+func (f *fanout) snapshot(to Audience) []*conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dirty {
+		all := make([]*conn, 0, len(f.members))
+		var hosts []*conn
+		for c := range f.members {
+			all = append(all, c)
+			if c.host {
+				hosts = append(hosts, c)
+			}
+		}
+		f.all, f.hostList, f.dirty = all, hosts, false
+	}
+	if to == Hosts {
+		return f.hostList
+	}
+	return f.all
+}
+
+func (f *fanout) send(to Audience, pm *websocket.PreparedMessage) {
+	for _, c := range f.snapshot(to) {
+		c.enqueue(pm)
 	}
 }
 
+// without returns list minus c, as a new slice when c was in it.
 func without(list []*conn, c *conn) []*conn {
 	for i, x := range list {
 		if x == c {
@@ -72,18 +104,6 @@ func without(list []*conn, c *conn) []*conn {
 		}
 	}
 	return list
-}
-
-func (f *fanout) send(to Audience, pm *websocket.PreparedMessage) {
-	f.mu.Lock()
-	list := f.all
-	if to == Hosts {
-		list = f.hosts
-	}
-	f.mu.Unlock()
-	for _, c := range list {
-		c.enqueue(pm)
-	}
 }
 
 // localFanout is the in-process Broadcaster: burst id → fanout.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dropcast/dropcast/catalog"
@@ -68,7 +69,7 @@ func waitNoLiveGoroutines(within time.Duration) string {
 // three sized variants, a burst and its stream key, a running registry and
 // the real HTTP handler on 127.0.0.1.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	drops   *drops.Service
 	catalog *catalog.Service
 	bus     *events.Bus
@@ -79,9 +80,49 @@ type env struct {
 	burst   drops.Burst
 	key     drops.StreamKey
 	product catalog.Product
+
+	cfg     live.Config
+	deps    live.Deps
+	pool    *pgxpool.Pool
+	stopReg func()
 }
 
-func newEnv(t *testing.T, cfg live.Config, commerce ...live.Commerce) *env {
+// start runs a registry and the HTTP handler, as a server process would.
+func (e *env) start() {
+	t := e.t
+	var err error
+	e.reg, err = live.NewRegistry(e.cfg, e.deps)
+	must(t, err)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.reg.Run(runCtx) }()
+	promReg := prometheus.NewRegistry()
+	srv, err := server.New(server.Config{PublicURL: "http://127.0.0.1", AdminToken: adminToken}, server.Deps{
+		Logger: e.deps.Logger, Pool: e.pool, Drops: e.drops, Catalog: e.catalog, Registry: promReg, Gatherer: promReg,
+		Shoppers: e.signer, Channel: e.reg,
+	})
+	must(t, err)
+	e.srv = httptest.NewServer(srv.Handler())
+	e.stopReg = func() {
+		stop()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("registry did not stop")
+		}
+		e.srv.Close()
+	}
+}
+
+// stop stops the registry (closing its connections) and the HTTP server.
+func (e *env) stop() {
+	if e.stopReg != nil {
+		e.stopReg()
+		e.stopReg = nil
+	}
+}
+
+func newEnv(t testing.TB, cfg live.Config, commerce ...live.Commerce) *env {
 	t.Helper()
 	pool := storetest.New(t)
 	ctx := t.Context()
@@ -106,38 +147,19 @@ func newEnv(t *testing.T, cfg live.Config, commerce ...live.Commerce) *env {
 		ScheduledAt: now.Add(time.Minute)})
 	must(t, err)
 
-	deps := live.Deps{Logger: logger, Bus: e.bus, Drops: e.drops, Catalog: e.catalog, DB: pool}
+	e.deps = live.Deps{Logger: logger, Bus: e.bus, Drops: e.drops, Catalog: e.catalog, DB: pool}
 	if len(commerce) > 0 {
-		deps.Commerce = commerce[0]
+		e.deps.Commerce = commerce[0]
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1"
 	}
-	e.reg, err = live.NewRegistry(cfg, deps)
-	must(t, err)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.reg.Run(runCtx) }()
-
+	e.cfg, e.pool = cfg, pool
 	key := make([]byte, 32)
 	e.signer, err = shopper.NewSigner(key)
 	must(t, err)
-	promReg := prometheus.NewRegistry()
-	srv, err := server.New(server.Config{PublicURL: "http://127.0.0.1", AdminToken: adminToken}, server.Deps{
-		Logger: logger, Pool: pool, Drops: e.drops, Catalog: e.catalog, Registry: promReg, Gatherer: promReg,
-		Shoppers: e.signer, Channel: e.reg,
-	})
-	must(t, err)
-	e.srv = httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("registry did not stop")
-		}
-		e.srv.Close()
-	})
+	e.start()
+	t.Cleanup(e.stop)
 	return e
 }
 

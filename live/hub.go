@@ -47,6 +47,10 @@ type Hub struct {
 	lastEvent TimelineEvent // the last event recorded, for pin replies
 }
 
+// hubInbox is a hub's queue of bus events. Stock changes arrive in bursts
+// during a sale; a dropped one could leave a stale count on screen.
+const hubInbox = 4096
+
 type joinReq struct {
 	c     *conn
 	cart  any
@@ -78,7 +82,7 @@ func newHub(reg *Registry, id int64) *Hub {
 		reg:       reg,
 		log:       reg.log.With("burst_id", id),
 		reqs:      make(chan any),
-		events:    make(chan events.Event, 256),
+		events:    make(chan events.Event, hubInbox),
 		done:      make(chan struct{}),
 		active:    make(map[int64]*activeCard),
 		byShopper: make(map[string][]*conn),
@@ -109,6 +113,10 @@ func (h *Hub) run(ctx context.Context) {
 	}
 	tick := time.NewTicker(h.reg.cfg.ViewersInterval)
 	defer tick.Stop()
+	// One ticker pings every connection of the burst, instead of a timer
+	// per connection.
+	ping := time.NewTicker(h.reg.cfg.PingInterval)
+	defer ping.Stop()
 	h.idleSince = h.now()
 	for {
 		select {
@@ -123,6 +131,8 @@ func (h *Hub) run(ctx context.Context) {
 			h.fireDue(ctx)
 		case <-h.stockT.C:
 			h.flushStock()
+		case <-ping.C:
+			h.fan.send(Everyone, pingFrame)
 		case <-tick.C:
 			h.tickViewers()
 			if h.idleFor() >= h.reg.cfg.HubIdle {
@@ -153,6 +163,19 @@ func (h *Hub) load(ctx context.Context) error {
 		h.startSchedule(lctx)
 	}
 	return nil
+}
+
+// stateRank orders the lifecycle: scheduled → live → ending → ended.
+func stateRank(s drops.State) int {
+	switch s {
+	case drops.StateLive:
+		return 1
+	case drops.StateEnding:
+		return 2
+	case drops.StateEnded:
+		return 3
+	}
+	return 0
 }
 
 func (h *Hub) isLive() bool {
@@ -323,7 +346,9 @@ func (h *Hub) onEvent(ctx context.Context, e events.Event) {
 
 func (h *Hub) onBurstState(ctx context.Context, e events.BurstState) {
 	st := drops.State(e.State)
-	if !st.Valid() {
+	if !st.Valid() || stateRank(st) < stateRank(h.burst.State) {
+		// A stale event (the hub read a later state from the database
+		// first): the lifecycle only moves forward.
 		return
 	}
 	h.burst.State = st

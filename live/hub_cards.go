@@ -320,11 +320,11 @@ func (h *Hub) flushStock() {
 		h.stockSent[v] = now
 		h.broadcast(Everyone, stockMsg{Type: TypeStock, Variant: v, Available: n})
 	}
+	// Forget variants quiet for a whole interval: their next change goes out
+	// at once anyway.
 	for v, t := range h.stockSent {
-		if now.Sub(t) > every && h.stock[v] == 0 {
-			if _, pending := h.stock[v]; !pending {
-				delete(h.stockSent, v)
-			}
+		if _, pending := h.stock[v]; !pending && now.Sub(t) >= every {
+			delete(h.stockSent, v)
 		}
 	}
 	if !next.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,12 +57,20 @@ func TestJunkFramesAnswered(t *testing.T) {
 }
 
 func TestClosesWithReason(t *testing.T) {
-	e := newEnv(t, live.Config{ReadLimit: 1024})
+	e := newEnv(t, live.Config{ReadLimit: 1024, QueueSize: 256}) // room for every answer to the flood
 	t.Run("oversized", func(t *testing.T) {
 		cl := e.dial(e.wsPath(), nil)
 		cl.next(live.TypeWelcome, 5*time.Second)
 		big := `{"type":"ping","req":"` + strings.Repeat("x", 2000) + `"}`
 		must(t, cl.ws.WriteMessage(websocket.TextMessage, []byte(big)))
+		if ce := cl.closeErr(5 * time.Second); ce.Code != websocket.CloseMessageTooBig || !strings.Contains(ce.Text, "1024 bytes") {
+			t.Fatalf("close = %v, want 1009 with the limit", ce)
+		}
+	})
+	t.Run("huge", func(t *testing.T) {
+		cl := e.dial(e.wsPath(), nil)
+		cl.next(live.TypeWelcome, 5*time.Second)
+		_ = cl.ws.WriteMessage(websocket.TextMessage, make([]byte, 8<<20)) // may fail once the server closes
 		if ce := cl.closeErr(5 * time.Second); ce.Code != websocket.CloseMessageTooBig {
 			t.Fatalf("close = %v, want 1009", ce)
 		}
@@ -90,7 +99,7 @@ func TestClosesWithReason(t *testing.T) {
 			t.Fatalf("close = %v, want %d", ce, live.CloseRateLimited)
 		}
 	})
-	if st := e.reg.Stats(); st.Oversized != 1 {
+	if st := e.reg.Stats(); st.Oversized != 2 {
 		t.Fatalf("oversized = %d", st.Oversized)
 	}
 }
@@ -235,5 +244,30 @@ func TestCommerceRouting(t *testing.T) {
 	want := fmt.Sprintf("https://checkout.example/pay?return=http://127.0.0.1/watch/%d", e.burst.ID)
 	if m.str("req") != "c1" || m.str("checkout_url") != want {
 		t.Fatalf("checkout answer = %v, want url %s", m, want)
+	}
+}
+
+// Keepalive: the server pings; a client that answers stays, a silent one is
+// closed once PongWait passes.
+func TestKeepalive(t *testing.T) {
+	e := newEnv(t, live.Config{PingInterval: 100 * time.Millisecond, PongWait: 400 * time.Millisecond})
+	alive := e.dial(e.wsPath(), nil)
+	var pings atomic.Int64
+	alive.ws.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return alive.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	alive.next(live.TypeWelcome, 5*time.Second)
+	silent, _, err := websocket.DefaultDialer.DialContext(t.Context(), e.wsURL(e.wsPath()), nil)
+	must(t, err)
+	defer silent.Close()
+	waitFor(t, 5*time.Second, "two connections", func() bool { return e.reg.Stats().Connections == 2 })
+	waitFor(t, 5*time.Second, "silent connection closed", func() bool { return e.reg.Stats().Connections == 1 })
+	if pings.Load() < 3 {
+		t.Fatalf("%d pings", pings.Load())
+	}
+	alive.send(map[string]string{"type": "ping", "req": "still"})
+	if m := alive.next(live.TypeAck, 5*time.Second); m.str("req") != "still" {
+		t.Fatalf("ack = %v", m)
 	}
 }

@@ -54,8 +54,12 @@ type counters struct {
 }
 
 // Registry runs one Hub per burst that needs one. One goroutine (Run) owns
-// the burst → hub map; callers reach it through request structs. Build it
-// with NewRegistry and call Run once; every other method waits for Run.
+// the burst → hub map; callers reach it through request structs. It also
+// owns every connection handed to Attach (a reader goroutine each) and the
+// hubs' goroutines, and Run returns only after all of them have stopped.
+// Build it with NewRegistry and call Run once; Show, Hide and Attach need
+// Run to be running (Show and Hide wait for it, Attach refuses with
+// ErrClosed). Its methods are safe for concurrent use.
 type Registry struct {
 	cfg      Config
 	deps     Deps
@@ -70,6 +74,7 @@ type Registry struct {
 	stopped chan struct{}
 
 	connMu sync.Mutex
+	runCtx context.Context // Run's context, while it runs; guarded by connMu
 	closed bool
 	conns  sync.WaitGroup
 }
@@ -135,6 +140,9 @@ func (r *Registry) Run(ctx context.Context) error {
 		return false
 	})
 	defer sub.Close()
+	r.connMu.Lock()
+	r.runCtx = ctx
+	r.connMu.Unlock()
 	hubCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	hubs := make(map[int64]*Hub)
@@ -294,35 +302,40 @@ func (r *Registry) card(ctx context.Context, burstID, cardID int64, show bool) (
 	return res.ev, err
 }
 
-// Serve runs one websocket connection of client until it closes: it joins
-// the burst's hub (the first message is "welcome"), answers commands and
-// receives broadcasts. ws must be freshly upgraded; Serve owns and closes
-// it. Errors: not_found (burst), ErrClosed; a connection that simply ends
-// returns nil.
-func (r *Registry) Serve(ctx context.Context, ws *websocket.Conn, client Client) error {
+// Attach hands a freshly upgraded websocket of client to the channel and
+// returns at once; the registry owns the connection from then on. A
+// goroutine of the registry joins the burst's hub (the first message is
+// "welcome"), reads commands and leaves when the connection ends; a writer
+// goroutine runs only while messages are queued. Returning from the HTTP
+// handler right away lets net/http free the request and its buffers, which
+// is most of an idle connection's memory. Errors: ErrClosed when the
+// registry is not running (the socket is closed with 1001).
+func (r *Registry) Attach(ws *websocket.Conn, client Client) error {
 	r.connMu.Lock()
-	if r.closed {
+	if r.runCtx == nil || r.closed {
 		r.connMu.Unlock()
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		ws.Close()
 		return ErrClosed
 	}
+	ctx := r.runCtx
 	r.conns.Add(1)
 	r.connMu.Unlock()
-	defer r.conns.Done()
+	go func() {
+		defer r.conns.Done()
+		r.serve(ctx, ws, client)
+	}()
+	return nil
+}
 
-	c := newConn(ws, client, r.cfg.QueueSize, func() {
+// serve is a connection's reader goroutine.
+func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client) {
+	c := newConn(ws, client, &r.cfg, func() {
 		r.stats.slow.Add(1)
 		r.log.Warn("slow consumer closed", "burst_id", client.BurstID)
 	})
+	defer c.finish()
 	cart := r.initialCart(ctx, client)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { c.writeLoop(&r.cfg, done) })
-	defer ws.Close()
-	defer wg.Wait()
-	defer close(done)
-
 	h, err := r.withHub(ctx, client.BurstID, func(h *Hub) error {
 		reply := make(chan error, 1)
 		jerr, err := ask(ctx, h, joinReq{c: c, cart: cart, reply: reply}, reply)
@@ -333,8 +346,11 @@ func (r *Registry) Serve(ctx context.Context, ws *websocket.Conn, client Client)
 	})
 	if err != nil {
 		code, msg := wsCode(err)
+		if !errors.Is(err, context.Canceled) {
+			r.log.Warn("join burst", "burst_id", client.BurstID, "err", err)
+		}
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, code+": "+msg), time.Now().Add(time.Second))
-		return err
+		return
 	}
 	c.hub = h
 	r.stats.conns.Add(1)
@@ -342,11 +358,11 @@ func (r *Registry) Serve(ctx context.Context, ws *websocket.Conn, client Client)
 	defer func() { _, _ = ask[struct{}](context.WithoutCancel(ctx), h, leaveReq{c: c}, nil) }()
 
 	s := &session{
-		c: c, reg: r, log: r.log.With("burst_id", client.BurstID),
+		c: c, reg: r, log: r.log,
 		limiter:  rate.NewLimiter(rate.Limit(r.cfg.CommandRate), r.cfg.CommandBurst),
 		returnTo: r.returnURL(client.BurstID),
 	}
-	return s.readLoop(ctx)
+	s.readLoop(ctx)
 }
 
 func (r *Registry) initialCart(ctx context.Context, c Client) any {

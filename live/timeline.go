@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,6 +42,15 @@ type TimelineEvent struct {
 
 // OffsetMS is Offset in milliseconds, as stored and as sent to clients.
 func (e TimelineEvent) OffsetMS() int64 { return millis(e.Offset) }
+
+// MarshalJSON adds "offset_ms" (the media time) to the event's fields.
+func (e TimelineEvent) MarshalJSON() ([]byte, error) {
+	type plain TimelineEvent
+	return json.Marshal(struct {
+		plain
+		OffsetMS int64 `json:"offset_ms"`
+	}{plain(e), e.OffsetMS()})
+}
 
 // Timeline stores and reads burst card timelines in PostgreSQL. It is safe
 // for concurrent use; the recorder, replay and KPIs build their own with

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 
@@ -96,9 +95,9 @@ func (s *Server) channelRefusal(w http.ResponseWriter, r *http.Request) error {
 		return nil // the upgrader has answered
 	}
 	client := live.Client{BurstID: burstID, Shopper: string(id), Host: host}
-	if err := s.channel.Serve(r.Context(), ws, client); err != nil && !errors.Is(err, live.ErrClosed) {
-		s.log.Warn("shopper channel", "burst_id", burstID, "err", err)
-	}
+	// The channel owns the connection now; returning lets net/http free
+	// the request's buffers.
+	_ = s.channel.Attach(ws, client) // ErrClosed: shutting down, the socket got 1001
 	return nil
 }
 
