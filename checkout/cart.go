@@ -90,7 +90,7 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	var limit int
 	for attempt := 0; ; attempt++ {
 		var err error
-		status, limit, cart, err = s.reserve(ctx, in, dealOpen, now)
+		status, limit, cart, err = s.reserveAny(ctx, in, dealOpen, now)
 		if err != nil {
 			if attempt < 3 && retryable(err) {
 				continue
@@ -128,6 +128,28 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, status)
 }
 
+// reserveAny reserves through the batcher when there is one, and on its own
+// (with the cart in the same round trip) otherwise, when the batcher is
+// full, or when the reservation needs more than one shard.
+func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (string, int, Cart, error) {
+	if s.batch != nil {
+		r := &reserveReq{in: in, dealOpen: dealOpen, expires: now.Add(s.cfg.HoldDuration), reply: make(chan reserveRes, 1)}
+		res, ok := s.batch.submit(ctx, r)
+		switch {
+		case !ok || (res.err != nil && ctx.Err() == nil) || res.status == "contended":
+			// fall through to a reservation of its own
+		case res.err != nil:
+			return "", 0, Cart{}, res.err
+		case res.status != "ok":
+			return res.status, res.limit, Cart{}, nil
+		default:
+			cart, err := s.CartOf(ctx, in.ShopperID, in.DropID)
+			return res.status, res.limit, cart, err
+		}
+	}
+	return s.reserve(ctx, in, dealOpen, now)
+}
+
 // reserve runs checkout_reserve and reads the cart in one pipelined round
 // trip.
 func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (status string, limit int, cart Cart, err error) {
@@ -139,9 +161,9 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 		burst = &in.BurstID
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT status, shopper_limit FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	b.Queue(`SELECT status, shopper_limit FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
-		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration)).QueryRow(func(row pgx.Row) error {
+		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false).QueryRow(func(row pgx.Row) error {
 		var l *int
 		if err := row.Scan(&status, &l); err != nil {
 			return err
@@ -175,30 +197,62 @@ func (s *Service) CartOf(ctx context.Context, shopperID string, dropID int64) (C
 	return cart, nil
 }
 
-// cartQueue queues the reads that fill cart.
-func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now time.Time) {
-	cart.DropID = dropID
-	cart.Items = []CartItem{}
-	b.Queue(`SELECT currency FROM drops WHERE id = $1`, dropID).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&cart.Currency)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.Errorf(apperr.NotFound, "drop %d not found", dropID)
-		}
-		return err
-	})
-	b.Queue(`
-		SELECT r.variant_id, v.product_id, v.sku, v.label, p.title, sum(r.qty)::integer, r.unit_price, r.card_id, min(r.expires_at)
+// cartSQL reads a cart in one statement: the drop's currency, the
+// shopper's latest open order, and unexpired holds grouped by variant, price
+// and card (one row each; item columns are NULL for an empty cart).
+const cartSQL = `
+	SELECT d.currency, po.id, po.amount, po.checkout_url, po.expires_at,
+		i.variant_id, i.product_id, i.sku, i.label, i.title, i.qty, i.unit_price, i.card_id, i.expires_at
+	FROM drops d
+	LEFT JOIN LATERAL (
+		SELECT id, amount, coalesce(checkout_url, '') AS checkout_url, expires_at FROM orders
+		WHERE shopper_id = $1 AND drop_id = d.id AND status = 'pending' AND expires_at > $3
+		ORDER BY id DESC LIMIT 1
+	) po ON true
+	LEFT JOIN LATERAL (
+		SELECT r.variant_id, v.product_id, v.sku, v.label, p.title, sum(r.qty)::integer AS qty, r.unit_price, r.card_id,
+			min(r.expires_at) AS expires_at, min(r.id) AS first
 		FROM reservations r
 		JOIN variants v ON v.id = r.variant_id
 		JOIN products p ON p.id = v.product_id
-		WHERE r.shopper_id = $1 AND r.drop_id = $2 AND r.state = 'held' AND r.expires_at > $3
+		WHERE r.shopper_id = $1 AND r.drop_id = d.id AND r.state = 'held' AND r.expires_at > $3
 		GROUP BY r.variant_id, v.product_id, v.sku, v.label, p.title, r.unit_price, r.card_id
-		ORDER BY min(r.id)`, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
+	) i ON true
+	WHERE d.id = $2
+	ORDER BY i.first`
+
+// cartQueue queues the read that fills cart.
+func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now time.Time) {
+	cart.DropID = dropID
+	cart.Items = []CartItem{}
+	b.Queue(cartSQL, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
+		found := false
 		for rows.Next() {
-			var it CartItem
-			if err := rows.Scan(&it.VariantID, &it.ProductID, &it.SKU, &it.Label, &it.Title, &it.Qty, &it.UnitPrice, &it.CardID, &it.ExpiresAt); err != nil {
+			found = true
+			var (
+				poID              *int64
+				poAmount          *int64
+				poURL             *string
+				poExpires         *time.Time
+				variant, product  *int64
+				sku, label, title *string
+				qty               *int
+				price             *int64
+				card              *int64
+				expires           *time.Time
+			)
+			if err := rows.Scan(&cart.Currency, &poID, &poAmount, &poURL, &poExpires,
+				&variant, &product, &sku, &label, &title, &qty, &price, &card, &expires); err != nil {
 				return err
 			}
+			if poID != nil && cart.PendingOrder == nil {
+				cart.PendingOrder = &PendingOrder{ID: *poID, Amount: *poAmount, CheckoutURL: *poURL, ExpiresAt: *poExpires}
+			}
+			if variant == nil {
+				continue
+			}
+			it := CartItem{VariantID: *variant, ProductID: *product, SKU: *sku, Label: *label, Title: *title,
+				Qty: *qty, UnitPrice: *price, CardID: card, ExpiresAt: *expires}
 			cart.Items = append(cart.Items, it)
 			cart.Total += int64(it.Qty) * it.UnitPrice
 			if cart.ExpiresAt == nil || it.ExpiresAt.Before(*cart.ExpiresAt) {
@@ -206,20 +260,13 @@ func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now tim
 				cart.ExpiresAt = &e
 			}
 		}
-		return rows.Err()
-	})
-	b.Queue(`
-		SELECT id, amount, coalesce(checkout_url, ''), expires_at FROM orders
-		WHERE shopper_id = $1 AND drop_id = $2 AND status = 'pending' AND expires_at > $3
-		ORDER BY id DESC LIMIT 1`, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var p PendingOrder
-			if err := rows.Scan(&p.ID, &p.Amount, &p.CheckoutURL, &p.ExpiresAt); err != nil {
-				return err
-			}
-			cart.PendingOrder = &p
+		if err := rows.Err(); err != nil {
+			return err
 		}
-		return rows.Err()
+		if !found {
+			return apperr.Errorf(apperr.NotFound, "drop %d not found", dropID)
+		}
+		return nil
 	})
 }
 

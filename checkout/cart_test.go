@@ -19,7 +19,15 @@ import (
 // TestConcurrentAddsNeverOversell: 1,000 shoppers add one unit each of a
 // variant with 100 in stock, all at once.
 func TestConcurrentAddsNeverOversell(t *testing.T) {
-	e := newEnv(t, 0, []int{100}, nil)
+	for _, batch := range []int{0, 32} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			testConcurrentAdds(t, batch)
+		})
+	}
+}
+
+func testConcurrentAdds(t *testing.T, batch int) {
+	e := newEnv(t, 0, []int{100}, func(c *checkout.Config) { c.ReserveBatch = batch })
 	v := e.fx.Variants[0].ID
 
 	// Watch the shards while the rush runs: none may ever go negative (the

@@ -42,7 +42,8 @@ type Service struct {
 
 	cards  *cardTracker
 	stock  *stockNotifier
-	stripe *stripeClient // nil when no key is configured
+	stripe *stripeClient   // nil when no key is configured
+	batch  *reserveBatcher // nil when ReserveBatch is 0
 
 	burstMu    sync.Mutex
 	burstDrops map[int64]int64 // burst id → drop id; a burst never changes drop
@@ -76,6 +77,9 @@ func New(cfg Config, db *pgxpool.Pool, bus *events.Bus, bursts burstReader, logg
 	if cfg.StripeSecretKey != "" {
 		s.stripe = newStripeClient(cfg, log)
 	}
+	if cfg.ReserveBatch > 1 {
+		s.batch = newReserveBatcher(cfg.ReserveBatch, cfg.ReserveWorkers)
+	}
 	s.cardSub = bus.Subscribe(4096, isCardEvent)
 	return s, nil
 }
@@ -96,6 +100,9 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Go(func() { s.runSweeper(ctx) })
 	if s.stripe != nil {
 		wg.Go(func() { s.stripe.run(ctx) })
+	}
+	if s.batch != nil {
+		wg.Go(func() { s.runBatchers(ctx) })
 	}
 	wg.Wait()
 	return nil
