@@ -78,7 +78,9 @@ func startStripeMock(ctx context.Context) (*stripeMock, error) {
 			return nil, err
 		}
 		var out bytes.Buffer
-		cmd := exec.Command(bin, "-http-addr", addr)
+		// stripe-mock also serves HTTPS, on :12112 unless told otherwise: let the
+		// system pick that port so parallel test processes do not collide.
+		cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:")
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start stripe-mock: %w", err)
