@@ -33,6 +33,7 @@ type reserveReq struct {
 type reserveRes struct {
 	status string
 	limit  int
+	lapsed bool
 	err    error
 }
 
@@ -138,16 +139,17 @@ func (s *Service) execBatch(ctx context.Context, batch []*reserveReq) {
 	}
 	results := make([]reserveRes, len(batch))
 	answered := 0
-	rows, err := s.db.Query(ctx, `SELECT i, status, coalesce(shopper_limit, 0) FROM checkout_reserve_batch($1, $2, $3)`,
+	rows, err := s.db.Query(ctx, `SELECT i, status, coalesce(shopper_limit, 0), coalesce(lapsed, false) FROM checkout_reserve_batch($1, $2, $3)`,
 		payload, s.now(), s.cfg.DurableHolds)
 	if err == nil {
 		var i, limit int
 		var status string
-		_, err = pgx.ForEachRow(rows, []any{&i, &status, &limit}, func() error {
+		var lapsed bool
+		_, err = pgx.ForEachRow(rows, []any{&i, &status, &limit, &lapsed}, func() error {
 			if i < 0 || i >= len(results) || results[i].status != "" {
 				return fmt.Errorf("batch answered index %d", i)
 			}
-			results[i] = reserveRes{status: status, limit: limit}
+			results[i] = reserveRes{status: status, limit: limit, lapsed: lapsed}
 			answered++
 			return nil
 		})

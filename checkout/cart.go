@@ -85,19 +85,18 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	}
 	now := s.now()
 	dealOpen := in.CardID != 0 && s.cards.dealOpen(in.CardID, now)
+	var res reserveRes
 	var cart Cart
-	var status string
-	var limit int
 	for attempt := 0; ; attempt++ {
 		var err error
-		status, limit, cart, err = s.reserveAny(ctx, in, dealOpen, now)
+		res, cart, err = s.reserveAny(ctx, in, dealOpen, now)
 		if err != nil {
 			if attempt < 3 && retryable(err) {
 				continue
 			}
 			return Cart{}, wrapf(err, "reserve variant %d", in.VariantID)
 		}
-		if (status == CodeSoldOut || status == CodeLimitReached) && attempt == 0 {
+		if (res.status == CodeSoldOut || res.status == CodeLimitReached) && res.lapsed && attempt == 0 {
 			// The sweeper may be late: give back this variant's lapsed
 			// holds, then try once more.
 			n, err := s.releaseExpiredOf(ctx, in.VariantID, now)
@@ -110,14 +109,14 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		}
 		break
 	}
-	switch status {
+	switch res.status {
 	case "ok":
 		s.stock.mark(in.VariantID)
 		return cart, nil
 	case CodeSoldOut:
 		return Cart{}, &apperr.Error{Code: CodeSoldOut, Field: "variant", Message: fmt.Sprintf("variant %d is sold out (fewer than %d left)", in.VariantID, in.Qty)}
 	case CodeLimitReached:
-		return Cart{}, &apperr.Error{Code: CodeLimitReached, Field: "qty", Message: fmt.Sprintf("at most %d of this item per shopper", limit)}
+		return Cart{}, &apperr.Error{Code: CodeLimitReached, Field: "qty", Message: fmt.Sprintf("at most %d of this item per shopper", res.limit)}
 	case CodeUnknownVariant:
 		return Cart{}, &apperr.Error{Code: CodeUnknownVariant, Field: "variant", Message: fmt.Sprintf("variant %d is not sold in this drop", in.VariantID)}
 	case CodeCardExpired:
@@ -125,13 +124,13 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	case "card_mismatch":
 		return Cart{}, apperr.InvalidField("card", "card %d does not offer variant %d in this drop", in.CardID, in.VariantID)
 	}
-	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, status)
+	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, res.status)
 }
 
 // reserveAny reserves through the batcher when there is one, and on its own
 // (with the cart in the same round trip) otherwise, when the batcher is
 // full, or when the reservation needs more than one shard.
-func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (string, int, Cart, error) {
+func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (reserveRes, Cart, error) {
 	if s.batch != nil {
 		r := &reserveReq{in: in, dealOpen: dealOpen, expires: now.Add(s.cfg.HoldDuration), reply: make(chan reserveRes, 1)}
 		res, ok := s.batch.submit(ctx, r)
@@ -139,12 +138,12 @@ func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, no
 		case !ok || (res.err != nil && ctx.Err() == nil) || res.status == "contended":
 			// fall through to a reservation of its own
 		case res.err != nil:
-			return "", 0, Cart{}, res.err
+			return reserveRes{}, Cart{}, res.err
 		case res.status != "ok":
-			return res.status, res.limit, Cart{}, nil
+			return res, Cart{}, nil
 		default:
 			cart, err := s.CartOf(ctx, in.ShopperID, in.DropID)
-			return res.status, res.limit, cart, err
+			return res, cart, err
 		}
 	}
 	return s.reserve(ctx, in, dealOpen, now)
@@ -152,7 +151,7 @@ func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, no
 
 // reserve runs checkout_reserve and reads the cart in one pipelined round
 // trip.
-func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (status string, limit int, cart Cart, err error) {
+func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (res reserveRes, cart Cart, err error) {
 	var card, burst *int64
 	if in.CardID != 0 {
 		card = &in.CardID
@@ -161,21 +160,23 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 		burst = &in.BurstID
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT status, shopper_limit FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	b.Queue(`SELECT status, shopper_limit, lapsed FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
 		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false).QueryRow(func(row pgx.Row) error {
 		var l *int
-		if err := row.Scan(&status, &l); err != nil {
+		var lapsed *bool
+		if err := row.Scan(&res.status, &l, &lapsed); err != nil {
 			return err
 		}
 		if l != nil {
-			limit = *l
+			res.limit = *l
 		}
+		res.lapsed = lapsed != nil && *lapsed
 		return nil
 	})
 	cartQueue(b, &cart, in.ShopperID, in.DropID, now)
 	err = s.db.SendBatch(ctx, b).Close()
-	return status, limit, cart, err
+	return res, cart, err
 }
 
 // retryable reports a deadlock or serialization failure, which PostgreSQL

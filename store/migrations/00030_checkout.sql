@@ -97,6 +97,14 @@ CREATE TABLE stripe_events (
     received_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- checkout_lapsed reports whether variant has held reservations past their
+-- expiry at now.
+CREATE FUNCTION checkout_lapsed(p_variant bigint, p_now timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM reservations
+                   WHERE state = 'held' AND expires_at <= p_now AND variant_id = p_variant)
+$$;
+
 -- checkout_reserve is the whole of cart.add in one round trip: check the
 -- variant belongs to the drop, price it (the card's deal price when the
 -- caller says the card is shown), count the units against the shopper's
@@ -111,7 +119,8 @@ CREATE FUNCTION checkout_reserve(
     p_shopper text, p_drop bigint, p_burst bigint, p_variant bigint, p_qty integer,
     p_card bigint, p_card_shown boolean, p_default_limit integer, p_shard integer,
     p_now timestamptz, p_expires timestamptz, p_durable boolean, p_fast_only boolean,
-    OUT status text, OUT reservation_id bigint, OUT unit_price bigint, OUT shopper_limit integer)
+    OUT status text, OUT reservation_id bigint, OUT unit_price bigint, OUT shopper_limit integer,
+    OUT lapsed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_product bigint;
@@ -149,8 +158,19 @@ BEGIN
         unit_price := coalesce(v_card.deal_price, unit_price);
         shopper_limit := coalesce(v_card.shopper_limit, shopper_limit);
     END IF;
+    -- lapsed (set with a refusal below) tells the caller that this variant
+    -- has lapsed holds no sweep has released yet: it reclaims them before
+    -- taking a sold_out or limit_reached as final.
     IF p_qty > shopper_limit THEN
         status := 'limit_reached';
+        lapsed := checkout_lapsed(p_variant, p_now);
+        RETURN;
+    END IF;
+    -- Sold out by a fresh snapshot: answer without writing anything.
+    SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
+    IF v_total < p_qty THEN
+        status := 'sold_out';
+        lapsed := checkout_lapsed(p_variant, p_now);
         RETURN;
     END IF;
 
@@ -163,6 +183,7 @@ BEGIN
     WHERE u.units + EXCLUDED.units <= shopper_limit;
     IF NOT FOUND THEN
         status := 'limit_reached';
+        lapsed := checkout_lapsed(p_variant, p_now);
         RETURN;
     END IF;
 
@@ -171,10 +192,24 @@ BEGIN
     WHERE variant_id = p_variant AND shard = p_shard AND available >= p_qty;
     IF FOUND THEN
         v_shard := p_shard;
-    ELSE
-        -- That shard is short. A fresh snapshot of the sum answers sold out
-        -- without locking anything; otherwise lock every shard in order and
-        -- take from as many as needed.
+    ELSIF NOT p_fast_only THEN
+        -- That shard is short. Try shards that had enough in a fresh
+        -- snapshot, one conditional update at a time (no waiting on more
+        -- than one row lock, so no convoy behind a near-empty shard).
+        FOR attempt IN 1..8 LOOP
+            UPDATE stock SET available = available - p_qty
+            WHERE variant_id = p_variant AND available >= p_qty AND shard = (
+                SELECT s.shard FROM stock s WHERE s.variant_id = p_variant AND s.available >= p_qty
+                ORDER BY random() LIMIT 1)
+            RETURNING shard INTO v_shard;
+            EXIT WHEN v_shard IS NOT NULL;
+            -- No single shard has enough: sold out, or the units are split
+            -- over several shards (only when qty > 1).
+            SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
+            EXIT WHEN v_total < p_qty;
+        END LOOP;
+    END IF;
+    IF v_shard IS NULL THEN
         SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
         IF v_total >= p_qty AND p_fast_only THEN
             -- Inside a batch, locking every shard could deadlock with
@@ -185,6 +220,7 @@ BEGIN
             RETURN;
         END IF;
         IF v_total >= p_qty THEN
+            -- Lock every shard in order and take from as many as needed.
             v_total := 0;
             FOR r IN SELECT s.available FROM stock s WHERE s.variant_id = p_variant ORDER BY s.shard FOR UPDATE LOOP
                 v_total := v_total + r.available;
@@ -194,6 +230,7 @@ BEGIN
             UPDATE shopper_units SET units = units - p_qty
             WHERE shopper_id = p_shopper AND drop_id = p_drop AND variant_id = p_variant;
             status := 'sold_out';
+        lapsed := checkout_lapsed(p_variant, p_now);
             RETURN;
         END IF;
         v_need := p_qty;
@@ -218,12 +255,12 @@ $$;
 -- checkout_reserve_batch runs many reservations in one call and one
 -- transaction, in (variant, shard) order so that concurrent batches take
 -- shard locks in the same order. p_reqs is a JSON array of objects with the
--- parameters of checkout_reserve (i: the caller's index). A reservation that
--- needs more than its own shard answers contended, for the caller to run on
--- its own.
+-- parameters of checkout_reserve (i: the caller's index). A reservation whose
+-- shard is short answers contended (unless sold out), for the caller to run
+-- on its own: trying other shards here could take locks out of order.
 -- +goose StatementBegin
 CREATE FUNCTION checkout_reserve_batch(p_reqs jsonb, p_now timestamptz, p_durable boolean)
-RETURNS TABLE (i integer, status text, shopper_limit integer)
+RETURNS TABLE (i integer, status text, shopper_limit integer, lapsed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     q record;
@@ -238,6 +275,7 @@ BEGIN
         i := q.i;
         status := r.status;
         shopper_limit := r.shopper_limit;
+        lapsed := r.lapsed;
         RETURN NEXT;
     END LOOP;
 END
@@ -247,6 +285,7 @@ $$;
 -- +goose Down
 DROP FUNCTION checkout_reserve_batch;
 DROP FUNCTION checkout_reserve;
+DROP FUNCTION checkout_lapsed;
 DROP TABLE stripe_events;
 DROP TABLE reservations;
 DROP TABLE orders;
