@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -347,11 +349,10 @@ func removeHolds(ctx context.Context, tx pgx.Tx, shopperID string, dropID, varia
 		shopperID, dropID, variantID, total); err != nil {
 		return 0, fmt.Errorf("count released units: %w", err)
 	}
-	for shard := range catalog.StockShards + 64 {
-		if n := back[shard]; n > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE stock SET available = available + $3 WHERE variant_id = $1 AND shard = $2`, variantID, shard, n); err != nil {
-				return 0, fmt.Errorf("return stock: %w", err)
-			}
+	// Shard order, as everywhere, so concurrent writers lock rows alike.
+	for _, shard := range slices.Sorted(maps.Keys(back)) {
+		if _, err := tx.Exec(ctx, `UPDATE stock SET available = available + $3 WHERE variant_id = $1 AND shard = $2`, variantID, shard, back[shard]); err != nil {
+			return 0, fmt.Errorf("return stock: %w", err)
 		}
 	}
 	return total, nil
