@@ -50,6 +50,7 @@ type batchReq struct {
 	Limit     int       `json:"lim"`
 	Shard     int       `json:"shard"`
 	Expires   time.Time `json:"expires"`
+	VIP       bool      `json:"vip"`
 }
 
 func newReserveBatcher(max, workers int) *reserveBatcher {
@@ -122,7 +123,7 @@ func (s *Service) execBatch(ctx context.Context, batch []*reserveReq) {
 	reqs := make([]batchReq, len(batch))
 	for i, r := range batch {
 		reqs[i] = batchReq{I: i, Shopper: r.in.ShopperID, DropID: r.in.DropID, VariantID: r.in.VariantID, Qty: r.in.Qty,
-			CardShown: r.dealOpen, Limit: s.cfg.ShopperLimit, Shard: rand.IntN(catalog.StockShards), Expires: r.expires}
+			CardShown: r.dealOpen, Limit: s.cfg.ShopperLimit, Shard: rand.IntN(catalog.StockShards), Expires: r.expires, VIP: r.in.VIP}
 		if r.in.BurstID != 0 {
 			reqs[i].BurstID = &r.in.BurstID
 		}

@@ -51,7 +51,8 @@ type PendingOrder struct {
 }
 
 // AddInput is one cart.add. CardID (0: none) asks for that card's deal
-// price and limit; BurstID (0: none) attributes the hold to a burst.
+// price and limit; BurstID (0: none) attributes the hold to a burst. VIP
+// says the shopper holds a VIP pass: a vip_only card's deal needs it.
 type AddInput struct {
 	ShopperID string
 	DropID    int64
@@ -59,6 +60,7 @@ type AddInput struct {
 	VariantID int64
 	Qty       int
 	CardID    int64
+	VIP       bool
 }
 
 func (in AddInput) validate(maxQty int) error {
@@ -80,7 +82,7 @@ func (in AddInput) validate(maxQty int) error {
 // below zero, at the variant's price, or the card's deal price while the card
 // is shown (plus DealGrace); the price is locked into the hold, which lapses
 // after HoldDuration. Errors (*apperr.Error): sold_out, limit_reached,
-// unknown_variant, card_expired, invalid.
+// unknown_variant, card_expired, invalid, forbidden (a VIP card without VIP).
 func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	if err := in.validate(s.cfg.MaxQty); err != nil {
 		return Cart{}, err
@@ -123,6 +125,8 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		return Cart{}, &apperr.Error{Code: CodeUnknownVariant, Field: "variant", Message: fmt.Sprintf("variant %d is not sold in this drop", in.VariantID)}
 	case CodeCardExpired:
 		return Cart{}, &apperr.Error{Code: CodeCardExpired, Field: "card", Message: fmt.Sprintf("card %d is no longer shown; add without it for the regular price", in.CardID)}
+	case "vip_only":
+		return Cart{}, &apperr.Error{Code: apperr.Forbidden, Field: "card", Message: fmt.Sprintf("card %d is a deal for VIP pass holders", in.CardID)}
 	case "card_mismatch":
 		return Cart{}, apperr.InvalidField("card", "card %d does not offer variant %d in this drop", in.CardID, in.VariantID)
 	}
@@ -162,9 +166,9 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 		burst = &in.BurstID
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT status, shopper_limit, lapsed FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	b.Queue(`SELECT status, shopper_limit, lapsed FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
-		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false).QueryRow(func(row pgx.Row) error {
+		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false, in.VIP).QueryRow(func(row pgx.Row) error {
 		var l *int
 		var lapsed *bool
 		if err := row.Scan(&res.status, &l, &lapsed); err != nil {

@@ -109,7 +109,7 @@ $$;
 -- variant belongs to the drop, price it (the card's deal price when the
 -- caller says the card is shown), count the units against the shopper's
 -- limit, take stock, record the hold. status is ok, unknown_variant,
--- card_mismatch, card_expired, limit_reached or sold_out; on anything but ok
+-- card_mismatch, vip_only, card_expired, limit_reached or sold_out; on anything but ok
 -- nothing has changed. Unless p_durable, the transaction commits without
 -- waiting for the WAL flush: a PostgreSQL crash may then forget the last
 -- moments of holds, but always a hold together with its stock (WAL order is
@@ -118,7 +118,7 @@ $$;
 CREATE FUNCTION checkout_reserve(
     p_shopper text, p_drop bigint, p_burst bigint, p_variant bigint, p_qty integer,
     p_card bigint, p_card_shown boolean, p_default_limit integer, p_shard integer,
-    p_now timestamptz, p_expires timestamptz, p_durable boolean, p_fast_only boolean,
+    p_now timestamptz, p_expires timestamptz, p_durable boolean, p_fast_only boolean, p_vip boolean,
     OUT status text, OUT reservation_id bigint, OUT unit_price bigint, OUT shopper_limit integer,
     OUT lapsed boolean)
 LANGUAGE plpgsql AS $$
@@ -144,11 +144,15 @@ BEGIN
     END IF;
     shopper_limit := p_default_limit;
     IF p_card IS NOT NULL THEN
-        SELECT c.product_id, c.variant_id, c.deal_price, c.shopper_limit INTO v_card
+        SELECT c.product_id, c.variant_id, c.deal_price, c.shopper_limit, c.vip_only INTO v_card
         FROM cards c WHERE c.id = p_card AND c.drop_id = p_drop;
         IF NOT FOUND OR v_card.product_id <> v_product
            OR (v_card.variant_id IS NOT NULL AND v_card.variant_id <> p_variant) THEN
             status := 'card_mismatch';
+            RETURN;
+        END IF;
+        IF v_card.vip_only AND NOT p_vip THEN
+            status := 'vip_only';
             RETURN;
         END IF;
         IF NOT p_card_shown THEN
@@ -268,10 +272,10 @@ DECLARE
 BEGIN
     FOR q IN SELECT * FROM jsonb_to_recordset(p_reqs) AS x(
             i integer, shopper text, drop_id bigint, burst_id bigint, variant_id bigint, qty integer,
-            card_id bigint, card_shown boolean, lim integer, shard integer, expires timestamptz)
+            card_id bigint, card_shown boolean, lim integer, shard integer, expires timestamptz, vip boolean)
             ORDER BY x.variant_id, x.shard, x.i LOOP
         SELECT * INTO r FROM checkout_reserve(q.shopper, q.drop_id, q.burst_id, q.variant_id, q.qty, q.card_id,
-            q.card_shown, q.lim, q.shard, p_now, q.expires, p_durable, true);
+            q.card_shown, q.lim, q.shard, p_now, q.expires, p_durable, true, q.vip);
         i := q.i;
         status := r.status;
         shopper_limit := r.shopper_limit;
