@@ -170,27 +170,6 @@ BEGIN
         lapsed := checkout_lapsed(p_variant, p_now);
         RETURN;
     END IF;
-    -- Sold out by a fresh snapshot: answer without writing anything.
-    SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
-    IF v_total < p_qty THEN
-        status := 'sold_out';
-        lapsed := checkout_lapsed(p_variant, p_now);
-        RETURN;
-    END IF;
-
-    -- The limit: one conditional upsert on the shopper's own row. Concurrent
-    -- adds by the same shopper queue on it and re-check the condition.
-    INSERT INTO shopper_units AS u (shopper_id, drop_id, variant_id, units)
-    VALUES (p_shopper, p_drop, p_variant, p_qty)
-    ON CONFLICT (shopper_id, drop_id, variant_id)
-    DO UPDATE SET units = u.units + EXCLUDED.units
-    WHERE u.units + EXCLUDED.units <= shopper_limit;
-    IF NOT FOUND THEN
-        status := 'limit_reached';
-        lapsed := checkout_lapsed(p_variant, p_now);
-        RETURN;
-    END IF;
-
     -- Fast path: the caller's shard, conditionally; it can never go below 0.
     UPDATE stock SET available = available - p_qty
     WHERE variant_id = p_variant AND shard = p_shard AND available >= p_qty;
@@ -218,8 +197,6 @@ BEGIN
         IF v_total >= p_qty AND p_fast_only THEN
             -- Inside a batch, locking every shard could deadlock with
             -- another batch: the caller retries this one on its own.
-            UPDATE shopper_units SET units = units - p_qty
-            WHERE shopper_id = p_shopper AND drop_id = p_drop AND variant_id = p_variant;
             status := 'contended';
             RETURN;
         END IF;
@@ -231,10 +208,9 @@ BEGIN
             END LOOP;
         END IF;
         IF v_total < p_qty THEN
-            UPDATE shopper_units SET units = units - p_qty
-            WHERE shopper_id = p_shopper AND drop_id = p_drop AND variant_id = p_variant;
+            -- Nothing was written: a sold-out answer costs no write.
             status := 'sold_out';
-        lapsed := checkout_lapsed(p_variant, p_now);
+            lapsed := checkout_lapsed(p_variant, p_now);
             RETURN;
         END IF;
         v_need := p_qty;
@@ -246,6 +222,21 @@ BEGIN
             v_shard := coalesce(v_shard, r.shard);
             v_need := v_need - v_take;
         END LOOP;
+    END IF;
+
+    -- The limit: one conditional upsert on the shopper's own row. Concurrent
+    -- adds by the same shopper queue on it and re-check the condition. Over
+    -- the limit, the units go back; no other transaction ever saw them gone.
+    INSERT INTO shopper_units AS u (shopper_id, drop_id, variant_id, units)
+    VALUES (p_shopper, p_drop, p_variant, p_qty)
+    ON CONFLICT (shopper_id, drop_id, variant_id)
+    DO UPDATE SET units = u.units + EXCLUDED.units
+    WHERE u.units + EXCLUDED.units <= shopper_limit;
+    IF NOT FOUND THEN
+        UPDATE stock SET available = available + p_qty WHERE variant_id = p_variant AND shard = v_shard;
+        status := 'limit_reached';
+        lapsed := checkout_lapsed(p_variant, p_now);
+        RETURN;
     END IF;
 
     INSERT INTO reservations (shopper_id, drop_id, burst_id, card_id, variant_id, shard, qty, unit_price, created_at, expires_at)
