@@ -39,10 +39,16 @@ func (s *Service) Cart(ctx context.Context, shopperID string, burstID int64) (an
 
 // Checkout opens payment of shopperID's cart in the drop of burstID and
 // returns the Stripe Checkout URL; returnURL is the page to come back to.
+// A returnURL that is not a page of PublicURL (such as the page seen through
+// another host name) is replaced by the burst's watch page rather than
+// refused, so the shopper can still pay.
 func (s *Service) Checkout(ctx context.Context, shopperID string, burstID int64, returnURL string) (string, error) {
 	dropID, err := s.dropOfBurst(ctx, burstID)
 	if err != nil {
 		return "", err
+	}
+	if _, err := s.returnURL(returnURL, burstID); err != nil {
+		returnURL = ""
 	}
 	o, err := s.StartCheckout(ctx, CheckoutInput{ShopperID: shopperID, DropID: dropID, BurstID: burstID, ReturnURL: returnURL})
 	if err != nil {
