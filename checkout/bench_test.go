@@ -25,6 +25,7 @@ import (
 
 // benchEnv is a database with variants of the given stock and a Service on
 // a pool of poolSize connections (the app's pool has at least 16).
+// BENCH_BATCH sets Config.ReserveBatch.
 func benchEnv(b *testing.B, poolSize int, stock ...int) (*checkout.Service, checkouttest.Fixture, *pgxpool.Pool) {
 	b.Helper()
 	_, url := storetest.NewWithURL(b)
@@ -33,9 +34,6 @@ func benchEnv(b *testing.B, poolSize int, stock ...int) (*checkout.Service, chec
 		b.Fatal(err)
 	}
 	cfg.MaxConns = int32(poolSize)
-	if os.Getenv("BENCH_ASYNC") != "" {
-		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	}
 	cfg.MinConns = int32(poolSize)
 	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
 	if err != nil {
