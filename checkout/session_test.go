@@ -171,3 +171,26 @@ func TestCommerceCheckout(t *testing.T) {
 	require.Len(t, list, 1)
 	require.Equal(t, fmt.Sprintf("http://shop.test/watch/%d", e.fx.Burst.ID), list[0].ReturnURL)
 }
+
+// TestStripeCallsRateLimited: 15 checkouts at once with a limit of 5 calls/s
+// (burst 5) cannot all reach Stripe in under 2 s, and all succeed.
+func TestStripeCallsRateLimited(t *testing.T) {
+	e := newEnv(t, 0, []int{100}, func(c *checkout.Config) { c.StripeRate = 5 })
+	v := e.fx.Variants[0].ID
+	for i := range 15 {
+		_, err := e.add(t, fmt.Sprint("r", i), v, 1, 0)
+		require.NoError(t, err)
+	}
+	start := time.Now()
+	errs := make(chan error, 15)
+	for i := range 15 {
+		go func() {
+			_, err := e.svc.StartCheckout(t.Context(), checkout.CheckoutInput{ShopperID: fmt.Sprint("r", i), DropID: e.fx.Drop.ID})
+			errs <- err
+		}()
+	}
+	for range 15 {
+		require.NoError(t, <-errs)
+	}
+	require.GreaterOrEqual(t, time.Since(start), 1900*time.Millisecond, "15 calls at 5/s finished too fast")
+}
