@@ -15,13 +15,24 @@ build:
 
 # run: build, create and migrate the database, seed the demo drop, serve.
 # ADMIN_TOKEN comes from the environment; when unset, a random one is kept in
-# $(DATA_DIR)/admin-token (mode 0600) and used.
+# $(DATA_DIR)/admin-token (mode 0600) and used. Without STRIPE_SECRET_KEY it
+# starts stripe-mock (the Go tool pinned in go.mod) on STRIPE_MOCK_PORT in the
+# background, points checkout at it, and stops it when the server exits.
+STRIPE_MOCK_PORT ?= 12111
 run: build
 	@mkdir -p $(DATA_DIR)
 	@test -s $(DATA_DIR)/admin-token || (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' > $(DATA_DIR)/admin-token)
 	@export ADMIN_TOKEN=$${ADMIN_TOKEN:-$$(cat $(DATA_DIR)/admin-token)}; \
 	  echo "admin token: $$ADMIN_TOKEN (export ADMIN_TOKEN=$$ADMIN_TOKEN to use the admin API)"; \
-	  ./$(BIN) migrate && ./$(BIN) demo && exec ./$(BIN) serve
+	  if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	    mockbin=$$($(GO) tool -n stripe-mock) || exit 1; \
+	    $$mockbin -http-addr 127.0.0.1:$(STRIPE_MOCK_PORT) -https-addr 127.0.0.1: >$(DATA_DIR)/stripe-mock.log 2>&1 & mock=$$!; \
+	    trap 'kill $$mock 2>/dev/null' EXIT; \
+	    export STRIPE_SECRET_KEY=sk_test_123 STRIPE_API_URL=http://127.0.0.1:$(STRIPE_MOCK_PORT); \
+	    export STRIPE_WEBHOOK_SECRET=$${STRIPE_WEBHOOK_SECRET:-whsec_dropcast_dev}; \
+	    echo "no STRIPE_SECRET_KEY: payments go to stripe-mock on 127.0.0.1:$(STRIPE_MOCK_PORT); pay with POST /api/shop/orders/ID/simulate-payment"; \
+	  fi; \
+	  ./$(BIN) migrate && ./$(BIN) demo && ./$(BIN) serve
 
 test:
 	$(GO) vet ./...

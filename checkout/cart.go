@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +51,8 @@ type PendingOrder struct {
 }
 
 // AddInput is one cart.add. CardID (0: none) asks for that card's deal
-// price and limit; BurstID (0: none) attributes the hold to a burst.
+// price and limit; BurstID (0: none) attributes the hold to a burst. VIP
+// says the shopper holds a VIP pass: a vip_only card's deal needs it.
 type AddInput struct {
 	ShopperID string
 	DropID    int64
@@ -57,6 +60,7 @@ type AddInput struct {
 	VariantID int64
 	Qty       int
 	CardID    int64
+	VIP       bool
 }
 
 func (in AddInput) validate(maxQty int) error {
@@ -78,26 +82,25 @@ func (in AddInput) validate(maxQty int) error {
 // below zero, at the variant's price, or the card's deal price while the card
 // is shown (plus DealGrace); the price is locked into the hold, which lapses
 // after HoldDuration. Errors (*apperr.Error): sold_out, limit_reached,
-// unknown_variant, card_expired, invalid.
+// unknown_variant, card_expired, invalid, forbidden (a VIP card without VIP).
 func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 	if err := in.validate(s.cfg.MaxQty); err != nil {
 		return Cart{}, err
 	}
 	now := s.now()
 	dealOpen := in.CardID != 0 && s.cards.dealOpen(in.CardID, now)
+	var res reserveRes
 	var cart Cart
-	var status string
-	var limit int
 	for attempt := 0; ; attempt++ {
 		var err error
-		status, limit, cart, err = s.reserve(ctx, in, dealOpen, now)
+		res, cart, err = s.reserveAny(ctx, in, dealOpen, now)
 		if err != nil {
 			if attempt < 3 && retryable(err) {
 				continue
 			}
 			return Cart{}, wrapf(err, "reserve variant %d", in.VariantID)
 		}
-		if (status == CodeSoldOut || status == CodeLimitReached) && attempt == 0 {
+		if (res.status == CodeSoldOut || res.status == CodeLimitReached) && res.lapsed && attempt == 0 {
 			// The sweeper may be late: give back this variant's lapsed
 			// holds, then try once more.
 			n, err := s.releaseExpiredOf(ctx, in.VariantID, now)
@@ -110,27 +113,51 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		}
 		break
 	}
-	switch status {
+	switch res.status {
 	case "ok":
 		s.stock.mark(in.VariantID)
 		return cart, nil
 	case CodeSoldOut:
 		return Cart{}, &apperr.Error{Code: CodeSoldOut, Field: "variant", Message: fmt.Sprintf("variant %d is sold out (fewer than %d left)", in.VariantID, in.Qty)}
 	case CodeLimitReached:
-		return Cart{}, &apperr.Error{Code: CodeLimitReached, Field: "qty", Message: fmt.Sprintf("at most %d of this item per shopper", limit)}
+		return Cart{}, &apperr.Error{Code: CodeLimitReached, Field: "qty", Message: fmt.Sprintf("at most %d of this item per shopper", res.limit)}
 	case CodeUnknownVariant:
 		return Cart{}, &apperr.Error{Code: CodeUnknownVariant, Field: "variant", Message: fmt.Sprintf("variant %d is not sold in this drop", in.VariantID)}
 	case CodeCardExpired:
 		return Cart{}, &apperr.Error{Code: CodeCardExpired, Field: "card", Message: fmt.Sprintf("card %d is no longer shown; add without it for the regular price", in.CardID)}
+	case "vip_only":
+		return Cart{}, &apperr.Error{Code: apperr.Forbidden, Field: "card", Message: fmt.Sprintf("card %d is a deal for VIP pass holders", in.CardID)}
 	case "card_mismatch":
 		return Cart{}, apperr.InvalidField("card", "card %d does not offer variant %d in this drop", in.CardID, in.VariantID)
 	}
-	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, status)
+	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, res.status)
+}
+
+// reserveAny reserves through the batcher when there is one, and on its own
+// (with the cart in the same round trip) otherwise, when the batcher is
+// full, or when the reservation needs more than one shard.
+func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (reserveRes, Cart, error) {
+	if s.batch != nil {
+		r := &reserveReq{in: in, dealOpen: dealOpen, expires: now.Add(s.cfg.HoldDuration), reply: make(chan reserveRes, 1)}
+		res, ok := s.batch.submit(ctx, r)
+		switch {
+		case !ok || (res.err != nil && ctx.Err() == nil) || res.status == "contended":
+			// fall through to a reservation of its own
+		case res.err != nil:
+			return reserveRes{}, Cart{}, res.err
+		case res.status != "ok":
+			return res, Cart{}, nil
+		default:
+			cart, err := s.CartOf(ctx, in.ShopperID, in.DropID)
+			return res, cart, err
+		}
+	}
+	return s.reserve(ctx, in, dealOpen, now)
 }
 
 // reserve runs checkout_reserve and reads the cart in one pipelined round
 // trip.
-func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (status string, limit int, cart Cart, err error) {
+func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (res reserveRes, cart Cart, err error) {
 	var card, burst *int64
 	if in.CardID != 0 {
 		card = &in.CardID
@@ -139,21 +166,23 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 		burst = &in.BurstID
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT status, shopper_limit FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	b.Queue(`SELECT status, shopper_limit, lapsed FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
-		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration)).QueryRow(func(row pgx.Row) error {
+		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false, in.VIP).QueryRow(func(row pgx.Row) error {
 		var l *int
-		if err := row.Scan(&status, &l); err != nil {
+		var lapsed *bool
+		if err := row.Scan(&res.status, &l, &lapsed); err != nil {
 			return err
 		}
 		if l != nil {
-			limit = *l
+			res.limit = *l
 		}
+		res.lapsed = lapsed != nil && *lapsed
 		return nil
 	})
 	cartQueue(b, &cart, in.ShopperID, in.DropID, now)
 	err = s.db.SendBatch(ctx, b).Close()
-	return status, limit, cart, err
+	return res, cart, err
 }
 
 // retryable reports a deadlock or serialization failure, which PostgreSQL
@@ -175,30 +204,62 @@ func (s *Service) CartOf(ctx context.Context, shopperID string, dropID int64) (C
 	return cart, nil
 }
 
-// cartQueue queues the reads that fill cart.
-func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now time.Time) {
-	cart.DropID = dropID
-	cart.Items = []CartItem{}
-	b.Queue(`SELECT currency FROM drops WHERE id = $1`, dropID).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&cart.Currency)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.Errorf(apperr.NotFound, "drop %d not found", dropID)
-		}
-		return err
-	})
-	b.Queue(`
-		SELECT r.variant_id, v.product_id, v.sku, v.label, p.title, sum(r.qty)::integer, r.unit_price, r.card_id, min(r.expires_at)
+// cartSQL reads a cart in one statement: the drop's currency, the
+// shopper's latest open order, and unexpired holds grouped by variant, price
+// and card (one row each; item columns are NULL for an empty cart).
+const cartSQL = `
+	SELECT d.currency, po.id, po.amount, po.checkout_url, po.expires_at,
+		i.variant_id, i.product_id, i.sku, i.label, i.title, i.qty, i.unit_price, i.card_id, i.expires_at
+	FROM drops d
+	LEFT JOIN LATERAL (
+		SELECT id, amount, coalesce(checkout_url, '') AS checkout_url, expires_at FROM orders
+		WHERE shopper_id = $1 AND drop_id = d.id AND status = 'pending' AND expires_at > $3
+		ORDER BY id DESC LIMIT 1
+	) po ON true
+	LEFT JOIN LATERAL (
+		SELECT r.variant_id, v.product_id, v.sku, v.label, p.title, sum(r.qty)::integer AS qty, r.unit_price, r.card_id,
+			min(r.expires_at) AS expires_at, min(r.id) AS first
 		FROM reservations r
 		JOIN variants v ON v.id = r.variant_id
 		JOIN products p ON p.id = v.product_id
-		WHERE r.shopper_id = $1 AND r.drop_id = $2 AND r.state = 'held' AND r.expires_at > $3
+		WHERE r.shopper_id = $1 AND r.drop_id = d.id AND r.state = 'held' AND r.expires_at > $3
 		GROUP BY r.variant_id, v.product_id, v.sku, v.label, p.title, r.unit_price, r.card_id
-		ORDER BY min(r.id)`, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
+	) i ON true
+	WHERE d.id = $2
+	ORDER BY i.first`
+
+// cartQueue queues the read that fills cart.
+func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now time.Time) {
+	cart.DropID = dropID
+	cart.Items = []CartItem{}
+	b.Queue(cartSQL, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
+		found := false
 		for rows.Next() {
-			var it CartItem
-			if err := rows.Scan(&it.VariantID, &it.ProductID, &it.SKU, &it.Label, &it.Title, &it.Qty, &it.UnitPrice, &it.CardID, &it.ExpiresAt); err != nil {
+			found = true
+			var (
+				poID              *int64
+				poAmount          *int64
+				poURL             *string
+				poExpires         *time.Time
+				variant, product  *int64
+				sku, label, title *string
+				qty               *int
+				price             *int64
+				card              *int64
+				expires           *time.Time
+			)
+			if err := rows.Scan(&cart.Currency, &poID, &poAmount, &poURL, &poExpires,
+				&variant, &product, &sku, &label, &title, &qty, &price, &card, &expires); err != nil {
 				return err
 			}
+			if poID != nil && cart.PendingOrder == nil {
+				cart.PendingOrder = &PendingOrder{ID: *poID, Amount: *poAmount, CheckoutURL: *poURL, ExpiresAt: *poExpires}
+			}
+			if variant == nil {
+				continue
+			}
+			it := CartItem{VariantID: *variant, ProductID: *product, SKU: *sku, Label: *label, Title: *title,
+				Qty: *qty, UnitPrice: *price, CardID: card, ExpiresAt: *expires}
 			cart.Items = append(cart.Items, it)
 			cart.Total += int64(it.Qty) * it.UnitPrice
 			if cart.ExpiresAt == nil || it.ExpiresAt.Before(*cart.ExpiresAt) {
@@ -206,20 +267,13 @@ func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now tim
 				cart.ExpiresAt = &e
 			}
 		}
-		return rows.Err()
-	})
-	b.Queue(`
-		SELECT id, amount, coalesce(checkout_url, ''), expires_at FROM orders
-		WHERE shopper_id = $1 AND drop_id = $2 AND status = 'pending' AND expires_at > $3
-		ORDER BY id DESC LIMIT 1`, shopperID, dropID, now).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var p PendingOrder
-			if err := rows.Scan(&p.ID, &p.Amount, &p.CheckoutURL, &p.ExpiresAt); err != nil {
-				return err
-			}
-			cart.PendingOrder = &p
+		if err := rows.Err(); err != nil {
+			return err
 		}
-		return rows.Err()
+		if !found {
+			return apperr.Errorf(apperr.NotFound, "drop %d not found", dropID)
+		}
+		return nil
 	})
 }
 
@@ -299,11 +353,10 @@ func removeHolds(ctx context.Context, tx pgx.Tx, shopperID string, dropID, varia
 		shopperID, dropID, variantID, total); err != nil {
 		return 0, fmt.Errorf("count released units: %w", err)
 	}
-	for shard := range catalog.StockShards + 64 {
-		if n := back[shard]; n > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE stock SET available = available + $3 WHERE variant_id = $1 AND shard = $2`, variantID, shard, n); err != nil {
-				return 0, fmt.Errorf("return stock: %w", err)
-			}
+	// Shard order, as everywhere, so concurrent writers lock rows alike.
+	for _, shard := range slices.Sorted(maps.Keys(back)) {
+		if _, err := tx.Exec(ctx, `UPDATE stock SET available = available + $3 WHERE variant_id = $1 AND shard = $2`, variantID, shard, back[shard]); err != nil {
+			return 0, fmt.Errorf("return stock: %w", err)
 		}
 	}
 	return total, nil

@@ -13,13 +13,22 @@ import (
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/checkout/checkouttest"
+	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 )
 
 // TestConcurrentAddsNeverOversell: 1,000 shoppers add one unit each of a
 // variant with 100 in stock, all at once.
 func TestConcurrentAddsNeverOversell(t *testing.T) {
-	e := newEnv(t, 0, []int{100}, nil)
+	for _, batch := range []int{0, 32} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			testConcurrentAdds(t, batch)
+		})
+	}
+}
+
+func testConcurrentAdds(t *testing.T, batch int) {
+	e := newEnv(t, 0, []int{100}, func(c *checkout.Config) { c.ReserveBatch = batch })
 	v := e.fx.Variants[0].ID
 
 	// Watch the shards while the rush runs: none may ever go negative (the
@@ -292,4 +301,23 @@ func waitStock(t *testing.T, sub *events.Subscription, variant int64, want int) 
 			t.Fatalf("no StockChanged{variant %d, available %d}", variant, want)
 		}
 	}
+}
+
+func TestVIPOnlyDeal(t *testing.T) {
+	e := newEnv(t, 0, []int{10}, nil)
+	v := e.fx.Variants[0].ID
+	yes := true
+	_, err := e.fx.Drops.UpdateCard(t.Context(), e.fx.Burst.ID, e.fx.Card.ID, drops.CardPatch{VIPOnly: &yes})
+	require.NoError(t, err)
+	e.showCard(t)
+
+	_, err = e.add(t, "fan", v, 1, e.fx.Card.ID)
+	require.Equal(t, apperr.Forbidden, apperr.CodeOf(err), "%v", err)
+	_, err = e.svc.AddToCart(t.Context(), "fan", e.fx.Burst.ID, v, 1, e.fx.Card.ID)
+	require.Equal(t, apperr.Forbidden, apperr.CodeOf(err), "a headline burst's channel is not VIP: %v", err)
+	require.Equal(t, 10, e.available(t, v))
+
+	cart, err := e.svc.Add(t.Context(), checkout.AddInput{ShopperID: "vip", DropID: e.fx.Drop.ID, VariantID: v, Qty: 1, CardID: e.fx.Card.ID, VIP: true})
+	require.NoError(t, err)
+	require.EqualValues(t, checkouttest.DealPrice, cart.Items[0].UnitPrice)
 }

@@ -42,10 +42,11 @@ type Service struct {
 
 	cards  *cardTracker
 	stock  *stockNotifier
-	stripe *stripeClient // nil when no key is configured
+	stripe *stripeClient   // nil when no key is configured
+	batch  *reserveBatcher // nil when ReserveBatch is 0
 
 	burstMu    sync.Mutex
-	burstDrops map[int64]int64 // burst id → drop id; a burst never changes drop
+	burstDrops map[int64]burstInfo // a burst never changes drop or kind
 
 	cardSub *events.Subscription
 }
@@ -71,10 +72,13 @@ func New(cfg Config, db *pgxpool.Pool, bus *events.Bus, bursts burstReader, logg
 		now:        now,
 		cards:      newCardTracker(cfg.DealGrace),
 		stock:      newStockNotifier(),
-		burstDrops: make(map[int64]int64),
+		burstDrops: make(map[int64]burstInfo),
 	}
 	if cfg.StripeSecretKey != "" {
 		s.stripe = newStripeClient(cfg, log)
+	}
+	if cfg.ReserveBatch > 1 {
+		s.batch = newReserveBatcher(cfg.ReserveBatch, cfg.ReserveWorkers)
 	}
 	s.cardSub = bus.Subscribe(4096, isCardEvent)
 	return s, nil
@@ -97,30 +101,44 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.stripe != nil {
 		wg.Go(func() { s.stripe.run(ctx) })
 	}
+	if s.batch != nil {
+		wg.Go(func() { s.runBatchers(ctx) })
+	}
 	wg.Wait()
 	return nil
+}
+
+type burstInfo struct {
+	dropID    int64
+	backstage bool
 }
 
 // dropOfBurst resolves burstID to its drop, caching the answer (a burst
 // never moves to another drop). Errors: not_found.
 func (s *Service) dropOfBurst(ctx context.Context, burstID int64) (int64, error) {
+	b, err := s.burstInfo(ctx, burstID)
+	return b.dropID, err
+}
+
+func (s *Service) burstInfo(ctx context.Context, burstID int64) (burstInfo, error) {
 	s.burstMu.Lock()
-	d, ok := s.burstDrops[burstID]
+	info, ok := s.burstDrops[burstID]
 	s.burstMu.Unlock()
 	if ok {
-		return d, nil
+		return info, nil
 	}
 	b, err := s.bursts.Burst(ctx, burstID)
 	if err != nil {
-		return 0, err
+		return burstInfo{}, err
 	}
+	info = burstInfo{dropID: b.DropID, backstage: b.Kind == drops.KindBackstage}
 	s.burstMu.Lock()
 	if len(s.burstDrops) > 100_000 {
 		clear(s.burstDrops) // bounded: far more bursts than any deployment runs at once
 	}
-	s.burstDrops[burstID] = b.DropID
+	s.burstDrops[burstID] = info
 	s.burstMu.Unlock()
-	return b.DropID, nil
+	return info, nil
 }
 
 func wrapf(err error, format string, args ...any) error {

@@ -52,7 +52,7 @@ type env struct {
 
 // newEnv builds a fresh database, the fixture and a running Service whose
 // clock the test moves. mod adjusts the config.
-func newEnv(t *testing.T, cardLimit int, stock []int, mod func(*checkout.Config)) *env {
+func newEnv(t testing.TB, cardLimit int, stock []int, mod func(*checkout.Config)) *env {
 	t.Helper()
 	pool := storetest.New(t)
 	fx := checkouttest.NewFixture(t, pool, cardLimit, stock...)

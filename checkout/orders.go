@@ -3,7 +3,7 @@ package checkout
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -166,4 +166,4 @@ func (s *Service) ShopperOrder(ctx context.Context, shopperID string, id int64) 
 	return o, nil
 }
 
-func fmtID(id int64) string { return fmt.Sprintf("%d", id) }
+func fmtID(id int64) string { return strconv.FormatInt(id, 10) }

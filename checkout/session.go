@@ -193,7 +193,7 @@ func (s *Service) reopenCart(ctx context.Context, orderID int64) error {
 
 // createSession opens the Stripe Checkout Session of o: one price_data line
 // per item (prices from our database, never from the client), the order's
-// ids in metadata and client_reference_id, the order id as idempotency key.
+// ids in metadata and client_reference_id, an idempotency key from the order.
 func (s *Service) createSession(ctx context.Context, o Order, now time.Time) (*stripe.CheckoutSession, error) {
 	currency := strings.ToLower(o.Currency)
 	params := &stripe.CheckoutSessionParams{
@@ -220,7 +220,9 @@ func (s *Service) createSession(ctx context.Context, o Order, now time.Time) (*s
 	for k, v := range orderMetadata(o) {
 		params.AddMetadata(k, v)
 	}
-	params.SetIdempotencyKey("dropcast-order-" + fmtID(o.ID))
+	// Stable for the order (a retry reuses it), yet never the same for two
+	// databases that both have an order 1 (Stripe keeps keys for 24 h).
+	params.SetIdempotencyKey(fmt.Sprintf("dropcast-order-%d-%d", o.ID, o.CreatedAt.UnixMicro()))
 	var sess *stripe.CheckoutSession
 	err := s.stripe.do(ctx, func(ctx context.Context) error {
 		callCtx, cancel := context.WithTimeout(ctx, s.cfg.StripeTimeout)

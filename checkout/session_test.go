@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -145,4 +146,51 @@ func TestSimulatePaymentRefusedLive(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = svc.SimulatePayment(t.Context(), 1)
 	require.ErrorIs(t, err, checkout.ErrLiveMode)
+}
+
+func TestCommerceCheckout(t *testing.T) {
+	e := newEnv(t, 0, []int{10}, nil)
+	cart, err := e.svc.AddToCart(t.Context(), "a", e.fx.Burst.ID, e.fx.Variants[0].ID, 2, 0)
+	require.NoError(t, err)
+	require.Len(t, cart.(checkout.Cart).Items, 1)
+	cart, err = e.svc.RemoveFromCart(t.Context(), "a", e.fx.Burst.ID, e.fx.Variants[0].ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, 1, cart.(checkout.Cart).Items[0].Qty)
+	got, err := e.svc.Cart(t.Context(), "a", e.fx.Burst.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2500, got.(checkout.Cart).Total)
+	_, err = e.svc.AddToCart(t.Context(), "a", 987654, e.fx.Variants[0].ID, 1, 0)
+	require.Equal(t, apperr.NotFound, apperr.CodeOf(err), "unknown burst")
+
+	// Another host name for the page: checkout still opens, returning to the watch page.
+	u, err := e.svc.Checkout(t.Context(), "a", e.fx.Burst.ID, "http://127.0.0.1:8080/watch/1")
+	require.NoError(t, err)
+	require.Contains(t, u, "https://")
+	list, err := e.svc.ListOrders(t.Context(), checkout.OrderFilter{BurstID: e.fx.Burst.ID})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, fmt.Sprintf("http://shop.test/watch/%d", e.fx.Burst.ID), list[0].ReturnURL)
+}
+
+// TestStripeCallsRateLimited: 15 checkouts at once with a limit of 5 calls/s
+// (burst 5) cannot all reach Stripe in under 2 s, and all succeed.
+func TestStripeCallsRateLimited(t *testing.T) {
+	e := newEnv(t, 0, []int{100}, func(c *checkout.Config) { c.StripeRate = 5 })
+	v := e.fx.Variants[0].ID
+	for i := range 15 {
+		_, err := e.add(t, fmt.Sprint("r", i), v, 1, 0)
+		require.NoError(t, err)
+	}
+	start := time.Now()
+	errs := make(chan error, 15)
+	for i := range 15 {
+		go func() {
+			_, err := e.svc.StartCheckout(t.Context(), checkout.CheckoutInput{ShopperID: fmt.Sprint("r", i), DropID: e.fx.Drop.ID})
+			errs <- err
+		}()
+	}
+	for range 15 {
+		require.NoError(t, <-errs)
+	}
+	require.GreaterOrEqual(t, time.Since(start), 1900*time.Millisecond, "15 calls at 5/s finished too fast")
 }

@@ -30,13 +30,14 @@ type stripeJob struct {
 	done chan error
 }
 
-// slogLeveled bridges stripe-go's LeveledLogger to slog.
+// slogLeveled bridges stripe-go's LeveledLogger to slog. Its errors become
+// warnings: checkout handles every failed call itself (and says so).
 type slogLeveled struct{ l *slog.Logger }
 
 func (s slogLeveled) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s slogLeveled) Infof(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s slogLeveled) Warnf(format string, v ...any)  { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s slogLeveled) Errorf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s slogLeveled) Errorf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
 
 func newStripeClient(cfg Config, log *slog.Logger) *stripeClient {
 	log = log.With("component", "stripe")

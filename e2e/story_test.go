@@ -81,13 +81,13 @@ func TestFullStory(t *testing.T) {
 		return input.value;
 	})()`, cardID))
 	var before int
-	if err := e.app.Pool().QueryRow(t.Context(), `SELECT available FROM stock WHERE variant_id = $1`, variantID).Scan(&before); err != nil {
+	if err := e.app.Pool().QueryRow(t.Context(), `SELECT sum(available) FROM stock WHERE variant_id = $1`, variantID).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	run(t, watch, "add to cart", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#cards .card[data-card="%s"] .add').click()`, cardID)))
 	waitFor(t, watch, 5*time.Second, "cart count", `document.getElementById('cart-count').textContent === '1'`)
 	var after int
-	if err := e.app.Pool().QueryRow(t.Context(), `SELECT available FROM stock WHERE variant_id = $1`, variantID).Scan(&after); err != nil {
+	if err := e.app.Pool().QueryRow(t.Context(), `SELECT sum(available) FROM stock WHERE variant_id = $1`, variantID).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
 	if after != before-1 {

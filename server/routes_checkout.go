@@ -79,7 +79,7 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// shopDrop resolves the {id} burst of a shop URL to its drop.
+// shopBurst resolves the {id} burst of a shop URL and its drop.
 func (s *Server) shopBurst(r *http.Request) (burstID, dropID int64, err error) {
 	burstID, err = pathID(r, "id")
 	if err != nil {

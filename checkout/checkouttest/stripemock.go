@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ import (
 const EnvStripeURL = "DROPCAST_TEST_STRIPE_URL"
 
 // Main runs a package's tests with one stripe-mock shared by all of them
-// (StripeMock then returns its URL) and stops it afterwards. Use it as
+// (StripeMock then returns its URL) and stops it afterwards; then it fails
+// the run if goroutines of package checkout are still running (a component
+// whose Run did not stop what it started). Use it as
 //
 //	func TestMain(m *testing.M) { os.Exit(checkouttest.Main(m)) }
 func Main(m *testing.M) int {
@@ -35,7 +38,34 @@ func Main(m *testing.M) int {
 	}
 	defer mock.stop()
 	os.Setenv(EnvStripeURL, mock.url) //nolint:errcheck // cannot fail for a valid name
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		if leaks := checkoutGoroutines(5 * time.Second); leaks != "" {
+			fmt.Fprintln(os.Stderr, "checkouttest: leaked goroutines:\n"+leaks)
+			return 1
+		}
+	}
+	return code
+}
+
+// checkoutGoroutines waits up to timeout for every goroutine running code of
+// package checkout to end, and returns the stacks of those that did not.
+func checkoutGoroutines(timeout time.Duration) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var leaks []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "dropcast/dropcast/checkout.") && !strings.Contains(g, "checkouttest.") {
+				leaks = append(leaks, g)
+			}
+		}
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			return strings.Join(leaks, "\n\n")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // StripeMock returns the URL of a running stripe-mock: the package's shared
@@ -78,7 +108,9 @@ func startStripeMock(ctx context.Context) (*stripeMock, error) {
 			return nil, err
 		}
 		var out bytes.Buffer
-		cmd := exec.Command(bin, "-http-addr", addr)
+		// stripe-mock also serves HTTPS, on :12112 unless told otherwise: let the
+		// system pick that port so parallel test processes do not collide.
+		cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:")
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start stripe-mock: %w", err)

@@ -48,6 +48,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.DurationVar(&ck.HoldDuration, "hold-duration", durationEnv(getenv, "HOLD_DURATION", 10*time.Minute), "how long a cart hold keeps its stock (HOLD_DURATION)")
 	fs.DurationVar(&ck.DealGrace, "deal-grace", durationEnv(getenv, "DEAL_GRACE", 10*time.Second), "how long a deal price lasts after its card comes down (DEAL_GRACE)")
 	fs.IntVar(&ck.ShopperLimit, "shopper-limit", int(intEnv(getenv, "SHOPPER_LIMIT", 5)), "default most units of a variant per shopper per drop (SHOPPER_LIMIT)")
+	fs.BoolVar(&ck.DurableHolds, "durable-holds", getenv("DURABLE_HOLDS") == "true", "make every cart hold wait for the WAL flush (DURABLE_HOLDS=true)")
 	fs.Float64Var(&ck.StripeRate, "stripe-rate", floatEnv(getenv, "STRIPE_RATE", 20), "most Stripe API calls per second (STRIPE_RATE)")
 	fs.DurationVar(&s.app.RecordFragment, "record-fragment", durationEnv(getenv, "RECORD_FRAGMENT", time.Second), "media per recording fragment; what a crash can lose at most (RECORD_FRAGMENT)")
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")

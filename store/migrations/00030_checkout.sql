@@ -85,7 +85,6 @@ CREATE TABLE reservations (
 );
 CREATE INDEX reservations_cart_idx ON reservations (shopper_id, drop_id) WHERE state = 'held';
 CREATE INDEX reservations_expiry_idx ON reservations (expires_at) WHERE state = 'held';
-CREATE INDEX reservations_variant_expiry_idx ON reservations (variant_id, expires_at) WHERE state = 'held';
 CREATE INDEX reservations_order_idx ON reservations (order_id) WHERE order_id IS NOT NULL;
 
 -- Stripe events already applied, recorded in the transaction that applied
@@ -98,18 +97,30 @@ CREATE TABLE stripe_events (
     received_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- checkout_lapsed reports whether variant has held reservations past their
+-- expiry at now.
+CREATE FUNCTION checkout_lapsed(p_variant bigint, p_now timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM reservations
+                   WHERE state = 'held' AND expires_at <= p_now AND variant_id = p_variant)
+$$;
+
 -- checkout_reserve is the whole of cart.add in one round trip: check the
 -- variant belongs to the drop, price it (the card's deal price when the
 -- caller says the card is shown), count the units against the shopper's
 -- limit, take stock, record the hold. status is ok, unknown_variant,
--- card_mismatch, card_expired, limit_reached or sold_out; on anything but ok
--- nothing has changed.
+-- card_mismatch, vip_only, card_expired, limit_reached or sold_out; on anything but ok
+-- nothing has changed. Unless p_durable, the transaction commits without
+-- waiting for the WAL flush: a PostgreSQL crash may then forget the last
+-- moments of holds, but always a hold together with its stock (WAL order is
+-- kept), so nothing is oversold or leaked; orders and payments always wait.
 -- +goose StatementBegin
 CREATE FUNCTION checkout_reserve(
     p_shopper text, p_drop bigint, p_burst bigint, p_variant bigint, p_qty integer,
     p_card bigint, p_card_shown boolean, p_default_limit integer, p_shard integer,
-    p_now timestamptz, p_expires timestamptz,
-    OUT status text, OUT reservation_id bigint, OUT unit_price bigint, OUT shopper_limit integer)
+    p_now timestamptz, p_expires timestamptz, p_durable boolean, p_fast_only boolean, p_vip boolean,
+    OUT status text, OUT reservation_id bigint, OUT unit_price bigint, OUT shopper_limit integer,
+    OUT lapsed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_product bigint;
@@ -121,6 +132,9 @@ DECLARE
     v_take    integer;
     r         record;
 BEGIN
+    IF NOT p_durable THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
     SELECT v.price, v.product_id, p.drop_id INTO unit_price, v_product, v_drop
     FROM variants v JOIN products p ON p.id = v.product_id
     WHERE v.id = p_variant;
@@ -130,11 +144,15 @@ BEGIN
     END IF;
     shopper_limit := p_default_limit;
     IF p_card IS NOT NULL THEN
-        SELECT c.product_id, c.variant_id, c.deal_price, c.shopper_limit INTO v_card
+        SELECT c.product_id, c.variant_id, c.deal_price, c.shopper_limit, c.vip_only INTO v_card
         FROM cards c WHERE c.id = p_card AND c.drop_id = p_drop;
         IF NOT FOUND OR v_card.product_id <> v_product
            OR (v_card.variant_id IS NOT NULL AND v_card.variant_id <> p_variant) THEN
             status := 'card_mismatch';
+            RETURN;
+        END IF;
+        IF v_card.vip_only AND NOT p_vip THEN
+            status := 'vip_only';
             RETURN;
         END IF;
         IF NOT p_card_shown THEN
@@ -144,43 +162,55 @@ BEGIN
         unit_price := coalesce(v_card.deal_price, unit_price);
         shopper_limit := coalesce(v_card.shopper_limit, shopper_limit);
     END IF;
+    -- lapsed (set with a refusal below) tells the caller that this variant
+    -- has lapsed holds no sweep has released yet: it reclaims them before
+    -- taking a sold_out or limit_reached as final.
     IF p_qty > shopper_limit THEN
         status := 'limit_reached';
+        lapsed := checkout_lapsed(p_variant, p_now);
         RETURN;
     END IF;
-
-    -- The limit: one conditional upsert on the shopper's own row. Concurrent
-    -- adds by the same shopper queue on it and re-check the condition.
-    INSERT INTO shopper_units AS u (shopper_id, drop_id, variant_id, units)
-    VALUES (p_shopper, p_drop, p_variant, p_qty)
-    ON CONFLICT (shopper_id, drop_id, variant_id)
-    DO UPDATE SET units = u.units + EXCLUDED.units
-    WHERE u.units + EXCLUDED.units <= shopper_limit;
-    IF NOT FOUND THEN
-        status := 'limit_reached';
-        RETURN;
-    END IF;
-
     -- Fast path: the caller's shard, conditionally; it can never go below 0.
     UPDATE stock SET available = available - p_qty
     WHERE variant_id = p_variant AND shard = p_shard AND available >= p_qty;
     IF FOUND THEN
         v_shard := p_shard;
-    ELSE
-        -- That shard is short. A fresh snapshot of the sum answers sold out
-        -- without locking anything; otherwise lock every shard in order and
-        -- take from as many as needed.
+    ELSIF NOT p_fast_only THEN
+        -- That shard is short. Try shards that had enough in a fresh
+        -- snapshot, one conditional update at a time (no waiting on more
+        -- than one row lock, so no convoy behind a near-empty shard).
+        FOR attempt IN 1..8 LOOP
+            UPDATE stock SET available = available - p_qty
+            WHERE variant_id = p_variant AND available >= p_qty AND shard = (
+                SELECT s.shard FROM stock s WHERE s.variant_id = p_variant AND s.available >= p_qty
+                ORDER BY random() LIMIT 1)
+            RETURNING shard INTO v_shard;
+            EXIT WHEN v_shard IS NOT NULL;
+            -- No single shard has enough: sold out, or the units are split
+            -- over several shards (only when qty > 1).
+            SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
+            EXIT WHEN v_total < p_qty;
+        END LOOP;
+    END IF;
+    IF v_shard IS NULL THEN
         SELECT coalesce(sum(s.available), 0) INTO v_total FROM stock s WHERE s.variant_id = p_variant;
+        IF v_total >= p_qty AND p_fast_only THEN
+            -- Inside a batch, locking every shard could deadlock with
+            -- another batch: the caller retries this one on its own.
+            status := 'contended';
+            RETURN;
+        END IF;
         IF v_total >= p_qty THEN
+            -- Lock every shard in order and take from as many as needed.
             v_total := 0;
             FOR r IN SELECT s.available FROM stock s WHERE s.variant_id = p_variant ORDER BY s.shard FOR UPDATE LOOP
                 v_total := v_total + r.available;
             END LOOP;
         END IF;
         IF v_total < p_qty THEN
-            UPDATE shopper_units SET units = units - p_qty
-            WHERE shopper_id = p_shopper AND drop_id = p_drop AND variant_id = p_variant;
+            -- Nothing was written: a sold-out answer costs no write.
             status := 'sold_out';
+            lapsed := checkout_lapsed(p_variant, p_now);
             RETURN;
         END IF;
         v_need := p_qty;
@@ -194,6 +224,21 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- The limit: one conditional upsert on the shopper's own row. Concurrent
+    -- adds by the same shopper queue on it and re-check the condition. Over
+    -- the limit, the units go back; no other transaction ever saw them gone.
+    INSERT INTO shopper_units AS u (shopper_id, drop_id, variant_id, units)
+    VALUES (p_shopper, p_drop, p_variant, p_qty)
+    ON CONFLICT (shopper_id, drop_id, variant_id)
+    DO UPDATE SET units = u.units + EXCLUDED.units
+    WHERE u.units + EXCLUDED.units <= shopper_limit;
+    IF NOT FOUND THEN
+        UPDATE stock SET available = available + p_qty WHERE variant_id = p_variant AND shard = v_shard;
+        status := 'limit_reached';
+        lapsed := checkout_lapsed(p_variant, p_now);
+        RETURN;
+    END IF;
+
     INSERT INTO reservations (shopper_id, drop_id, burst_id, card_id, variant_id, shard, qty, unit_price, created_at, expires_at)
     VALUES (p_shopper, p_drop, p_burst, p_card, p_variant, v_shard, p_qty, unit_price, p_now, p_expires)
     RETURNING id INTO reservation_id;
@@ -202,8 +247,40 @@ END
 $$;
 -- +goose StatementEnd
 
+-- checkout_reserve_batch runs many reservations in one call and one
+-- transaction, in (variant, shard) order so that concurrent batches take
+-- shard locks in the same order. p_reqs is a JSON array of objects with the
+-- parameters of checkout_reserve (i: the caller's index). A reservation whose
+-- shard is short answers contended (unless sold out), for the caller to run
+-- on its own: trying other shards here could take locks out of order.
+-- +goose StatementBegin
+CREATE FUNCTION checkout_reserve_batch(p_reqs jsonb, p_now timestamptz, p_durable boolean)
+RETURNS TABLE (i integer, status text, shopper_limit integer, lapsed boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    q record;
+    r record;
+BEGIN
+    FOR q IN SELECT * FROM jsonb_to_recordset(p_reqs) AS x(
+            i integer, shopper text, drop_id bigint, burst_id bigint, variant_id bigint, qty integer,
+            card_id bigint, card_shown boolean, lim integer, shard integer, expires timestamptz, vip boolean)
+            ORDER BY x.variant_id, x.shard, x.i LOOP
+        SELECT * INTO r FROM checkout_reserve(q.shopper, q.drop_id, q.burst_id, q.variant_id, q.qty, q.card_id,
+            q.card_shown, q.lim, q.shard, p_now, q.expires, p_durable, true, q.vip);
+        i := q.i;
+        status := r.status;
+        shopper_limit := r.shopper_limit;
+        lapsed := r.lapsed;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION checkout_reserve_batch;
 DROP FUNCTION checkout_reserve;
+DROP FUNCTION checkout_lapsed;
 DROP TABLE stripe_events;
 DROP TABLE reservations;
 DROP TABLE orders;
