@@ -48,4 +48,5 @@ func (s *Server) routes() {
 	s.handleAPI("POST /api/shoppers", s.createShopper)
 
 	s.handleAPI("/api/", s.apiNotFound)
+	s.routesMedia()
 }

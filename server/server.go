@@ -22,6 +22,7 @@ import (
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/sfu"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -59,6 +60,8 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
 	Shoppers *shopper.Signer
+	// Media is the live media core (WHIP/WHEP); nil disables those routes.
+	Media *sfu.Registry
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -73,6 +76,7 @@ type Server struct {
 	gather   prometheus.Gatherer
 	mux      *http.ServeMux
 	shoppers *shopper.Signer
+	media    *sfu.Registry
 }
 
 // New builds a Server and its routes.
@@ -95,6 +99,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		gather:   d.Gatherer,
 		mux:      http.NewServeMux(),
 		shoppers: d.Shoppers,
+		media:    d.Media,
 	}
 	s.routes()
 	return s, nil
