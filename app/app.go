@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/server"
+	"github.com/dropcast/dropcast/sfu"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -46,6 +48,12 @@ type Config struct {
 	// empty a random one is made at start, and shoppers get new identities
 	// after a restart.
 	ShopperSecret string
+	// Media configures the WebRTC media core (UDP port, public IPs,
+	// STUN/TURN, grace period); see sfu.Config for defaults.
+	Media sfu.Config
+	// RTSPAddr is the RTSP ingest listen address; it defaults to ":8554".
+	// "off" disables RTSP ingest.
+	RTSPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -57,6 +65,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	// An App on an ephemeral HTTP port is a test: give it an ephemeral
+	// loopback media port too, so parallel tests never collide on :8189.
+	if c.Media.UDPAddr == "" && strings.HasSuffix(c.HTTPAddr, ":0") {
+		c.Media.UDPAddr = "127.0.0.1:0"
 	}
 }
 
@@ -86,6 +99,10 @@ type App struct {
 	Catalog *catalog.Service
 
 	closeOnce sync.Once
+
+	// Media is the live media core, exposed for tests and other components
+	// (the recorder attaches with Media.OnStream).
+	Media *sfu.Registry
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -139,6 +156,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 
 	a.Drops = drops.NewService(a.pool, nil)
 	a.Catalog = catalog.NewService(a.pool)
+
+	// media: one WebRTC engine and UDP port for every burst; lifecycle
+	// changes go out on the bus.
+	mediaMetrics, err := sfu.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	a.Media, err = sfu.New(cfg.Media, sfu.Deps{Logger: logger, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
+	if err != nil {
+		return nil, err
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
@@ -150,6 +178,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Registry: reg,
 		Gatherer: reg,
 		Shoppers: shoppers,
+		Media:    a.Media,
 	})
 	if err != nil {
 		return nil, err
@@ -204,6 +233,11 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.Media != nil {
+			if err := a.Media.Close(); err != nil {
+				a.log.Warn("close media", "err", err)
+			}
 		}
 		if a.pool != nil {
 			a.pool.Close()

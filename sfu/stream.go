@@ -35,7 +35,7 @@ type Stream struct {
 	closed  bool
 
 	caches      [numTracks]rtxCache
-	lastKeyReq  atomic.Int64 // unix ns of the last keyframe request sent upstream
+	lastKeyReq  atomic.Int64  // unix ns of the last keyframe request sent upstream
 	pubChanged  chan struct{} // signals the stream's run loop (cap 1)
 	done        chan struct{}
 	doneOnce    sync.Once

@@ -42,6 +42,11 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.StringVar(&s.app.DataDir, "data-dir", envOr(getenv, "DATA_DIR", "./data"), "directory for recordings, clips and demo key seed (DATA_DIR)")
 	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")
 	fs.StringVar(&s.logLevel, "log-level", envOr(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn, error (LOG_LEVEL)")
+	fs.StringVar(&s.app.Media.UDPAddr, "webrtc-udp-addr", envOr(getenv, "WEBRTC_UDP_ADDR", ":8189"), "the one UDP address for all WebRTC media (WEBRTC_UDP_ADDR)")
+	publicIPs := fs.String("webrtc-public-ips", envOr(getenv, "WEBRTC_PUBLIC_IPS", ""), "comma-separated public IPs advertised in ICE candidates, for NAT/Docker (WEBRTC_PUBLIC_IPS)")
+	iceServers := fs.String("ice-servers", envOr(getenv, "ICE_SERVERS", ""), "comma-separated STUN/TURN URLs, e.g. stun:stun.l.google.com:19302 (ICE_SERVERS)")
+	grace := fs.Duration("publish-grace", durationEnv(getenv, "PUBLISH_GRACE", 30*time.Second), "how long viewers wait for a dropped publisher to come back (PUBLISH_GRACE)")
+	fs.StringVar(&s.app.RTSPAddr, "rtsp-addr", envOr(getenv, "RTSP_ADDR", ":8554"), `RTSP ingest listen address, or "off" (RTSP_ADDR)`)
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return settings{}, err
@@ -54,10 +59,26 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	s.app.AdminToken = getenv("ADMIN_TOKEN")
 	s.app.ShopperSecret = getenv("SHOPPER_SECRET")
 	s.app.ShutdownTimeout = *shutdown
+	s.app.Media.PublicIPs = splitList(*publicIPs)
+	s.app.Media.ICEServers = splitList(*iceServers)
+	s.app.Media.ICEUsername = getenv("ICE_USERNAME")
+	s.app.Media.ICECredential = getenv("ICE_CREDENTIAL")
+	s.app.Media.Grace = *grace
 	if s.app.PublicURL == "" {
 		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
 	}
 	return s, nil
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func durationEnv(getenv func(string) string, name string, def time.Duration) time.Duration {
