@@ -23,6 +23,7 @@ import (
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/ingest"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/sfu"
 	"github.com/dropcast/dropcast/shopper"
@@ -71,6 +72,12 @@ func (c *Config) setDefaults() {
 	if c.Media.UDPAddr == "" && strings.HasSuffix(c.HTTPAddr, ":0") {
 		c.Media.UDPAddr = "127.0.0.1:0"
 	}
+	switch {
+	case c.RTSPAddr == "" && strings.HasSuffix(c.HTTPAddr, ":0"):
+		c.RTSPAddr = "off" // tests that want RTSP set an address
+	case c.RTSPAddr == "":
+		c.RTSPAddr = ":8554"
+	}
 }
 
 // Validate reports the first missing setting.
@@ -103,6 +110,7 @@ type App struct {
 	// Media is the live media core, exposed for tests and other components
 	// (the recorder attaches with Media.OnStream).
 	Media *sfu.Registry
+	rtsp  *ingest.RTSP
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -163,13 +171,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a.Media, err = sfu.New(cfg.Media, sfu.Deps{Logger: logger, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
+	a.Media, err = sfu.New(a.cfg.Media, sfu.Deps{Logger: logger, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
 	if err != nil {
 		return nil, err
+	}
+	rtspAddr := ""
+	if a.cfg.RTSPAddr != "off" {
+		a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, logger, a.Media)
+		if err != nil {
+			return nil, err
+		}
+		rtspAddr = a.cfg.RTSPAddr
 	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
+		RTSPAddr:   rtspAddr,
 	}, server.Deps{
 		Logger:   logger,
 		Pool:     a.pool,
@@ -233,6 +250,9 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.rtsp != nil {
+			a.rtsp.Close()
 		}
 		if a.Media != nil {
 			if err := a.Media.Close(); err != nil {

@@ -29,6 +29,8 @@ type viewer struct {
 	closed  bool
 
 	wake      chan struct{}
+	ready     chan struct{} // closed once the peer connection is connected
+	readyOnce sync.Once
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -39,10 +41,11 @@ type viewer struct {
 func newViewer(id string, st *Stream, pc *webrtc.PeerConnection, queue int) *viewer {
 	return &viewer{
 		id: id, st: st, pc: pc, joined: time.Now(),
-		ring: make([]*packet, queue),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		log:  st.log.With("session_id", id),
+		ring:  make([]*packet, queue),
+		wake:  make(chan struct{}, 1),
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+		log:   st.log.With("session_id", id),
 	}
 }
 
@@ -115,6 +118,13 @@ func (v *viewer) writeLoop() {
 		sent, sentB = 0, 0
 	}
 	defer flush()
+	// Packets written before DTLS/SRTP is up are lost, and they would be
+	// the cached GOP: hold them until the connection is ready.
+	select {
+	case <-v.done:
+		return
+	case <-v.ready:
+	}
 	for {
 		select {
 		case <-v.done:
@@ -186,6 +196,9 @@ func (v *viewer) rtcpLoop(s *webrtc.RTPSender) {
 		}
 	}
 }
+
+// connected releases the writer once the peer connection is up.
+func (v *viewer) connected() { v.readyOnce.Do(func() { close(v.ready) }) }
 
 // close stops the viewer: its peer connection is closed and its goroutines
 // have exited when close returns. It is idempotent.

@@ -244,13 +244,19 @@ func (r *Registry) Subscribe(ctx context.Context, burstID int64, offer string) (
 		return Session{}, err
 	}
 	r.addSession(id, &session{burstID: burstID, viewer: v})
-	v.start()
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			v.connected()
+		}
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			r.removeSession(id)
 			v.close()
 		}
 	})
+	v.start()
+	if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		v.connected()
+	}
 	st.requestKeyframe()
 	return Session{ID: id, Answer: answer, ETag: etag()}, nil
 }

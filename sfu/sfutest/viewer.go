@@ -36,6 +36,7 @@ type TrackStats struct {
 	Bytes    int
 	Gaps     int // sequence numbers skipped forward
 	Reorders int // packets at or behind the last sequence number
+	MaxSize  int // largest RTP packet, header included, in bytes
 	LastSeq  uint16
 	started  bool
 }
@@ -113,6 +114,7 @@ func (v *Viewer) read(t *webrtc.TrackRemote) {
 		}
 		s.started = true
 		s.Packets++
+		s.MaxSize = max(s.MaxSize, n)
 		s.Bytes += len(pkt.Payload)
 		close(v.cond)
 		v.cond = make(chan struct{})
