@@ -87,4 +87,3 @@ func (r *h264Repacketizer) withParams(au [][]byte) [][]byte {
 	}
 	return append(out, au...)
 }
-

@@ -213,7 +213,10 @@ func TestRTSPPushReachesWHEPViewer(t *testing.T) {
 			var wg sync.WaitGroup
 			var pushErr error
 			wg.Add(1)
-			go func() { defer wg.Done(); pushErr = pushFixture(pushCtx, t, "rtsp://"+e.rtspAddr+"/"+key.String(), tc.transport) }()
+			go func() {
+				defer wg.Done()
+				pushErr = pushFixture(pushCtx, t, "rtsp://"+e.rtspAddr+"/"+key.String(), tc.transport)
+			}()
 			defer func() { stop(); wg.Wait() }()
 
 			var v *sfutest.Viewer
