@@ -211,11 +211,16 @@ func TestRTSPPushReachesWHEPViewer(t *testing.T) {
 			defer cancel()
 			pushCtx, stop := context.WithCancel(ctx)
 			var wg sync.WaitGroup
-			var pushErr error
+			var errMu sync.Mutex
+			var pushErrV error
+			pushErr := func() error { errMu.Lock(); defer errMu.Unlock(); return pushErrV }
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				pushErr = pushFixture(pushCtx, t, "rtsp://"+e.rtspAddr+"/"+key.String(), tc.transport)
+				err := pushFixture(pushCtx, t, "rtsp://"+e.rtspAddr+"/"+key.String(), tc.transport)
+				errMu.Lock()
+				pushErrV = err
+				errMu.Unlock()
 			}()
 			defer func() { stop(); wg.Wait() }()
 
@@ -224,7 +229,7 @@ func TestRTSPPushReachesWHEPViewer(t *testing.T) {
 				v, err = sfutest.Watch(ctx, fmt.Sprintf("%s/whep/%d", e.httpURL, b.ID), "")
 				if err != nil {
 					if ctx.Err() != nil {
-						t.Fatalf("watch: %v (push: %v)", err, pushErr)
+						t.Fatalf("watch: %v (push: %v)", err, pushErr())
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
@@ -232,7 +237,7 @@ func TestRTSPPushReachesWHEPViewer(t *testing.T) {
 			defer v.Close()
 			if !v.WaitFor(ctx, func(video, audio sfutest.TrackStats) bool { return video.Packets >= 100 && audio.Packets >= 20 }) {
 				video, audio := v.Stats()
-				t.Fatalf("viewer got video %d audio %d packets (push: %v)", video.Packets, audio.Packets, pushErr)
+				t.Fatalf("viewer got video %d audio %d packets (push: %v)", video.Packets, audio.Packets, pushErr())
 			}
 			video, _ := v.Stats()
 			if video.MaxSize > 1200 {

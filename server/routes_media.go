@@ -124,6 +124,19 @@ func readOffer(w http.ResponseWriter, r *http.Request) (string, error) {
 	return string(body), nil
 }
 
+// offerFrom reads and checks the offer of a WHIP (publish) or WHEP
+// request, before anything changes.
+func offerFrom(w http.ResponseWriter, r *http.Request, publish bool) (string, error) {
+	offer, err := readOffer(w, r)
+	if err != nil {
+		return "", err
+	}
+	if _, err := sfu.ParseOffer(offer, publish); err != nil {
+		return "", err
+	}
+	return offer, nil
+}
+
 // answer writes a 201 with the SDP answer, the session's Location and ETag,
 // and the ICE servers as Link headers.
 func (s *Server) answer(w http.ResponseWriter, prefix string, sess sfu.Session) {
@@ -146,12 +159,8 @@ func (s *Server) whipPost(w http.ResponseWriter, r *http.Request) {
 		s.mediaError(w, r, errNoBearer)
 		return
 	}
-	offer, err := readOffer(w, r)
+	offer, err := offerFrom(w, r, true)
 	if err != nil {
-		s.mediaError(w, r, err)
-		return
-	}
-	if _, err := sfu.ParseOffer(offer, true); err != nil {
 		s.mediaError(w, r, err)
 		return
 	}
@@ -177,12 +186,8 @@ func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
 		s.mediaError(w, r, err)
 		return
 	}
-	offer, err := readOffer(w, r)
+	offer, err := offerFrom(w, r, false)
 	if err != nil {
-		s.mediaError(w, r, err)
-		return
-	}
-	if _, err := sfu.ParseOffer(offer, false); err != nil {
 		s.mediaError(w, r, err)
 		return
 	}
