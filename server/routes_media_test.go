@@ -96,6 +96,7 @@ func TestWHIPPublishToWHEPViewers(t *testing.T) {
 	if v := e.media.Stream(b.ID).Viewers(); v != 3 {
 		t.Fatalf("stream has %d viewers, want 3", v)
 	}
+	assertMediaMetrics(t, e, b.ID)
 	code, err := viewers[0].Delete(ctx)
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("viewer DELETE: %d %v", code, err)
@@ -232,4 +233,38 @@ func TestWHIPWHEPErrors(t *testing.T) {
 			}
 		}
 	})
+}
+
+// assertMediaMetrics checks the burst's media metrics after three viewers
+// received video.
+func assertMediaMetrics(t *testing.T, e *mediaEnv, burstID int64) {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != fmt.Sprint(burstID) {
+				continue
+			}
+			switch {
+			case m.Counter != nil:
+				got[mf.GetName()] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				got[mf.GetName()] = m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				got[mf.GetName()] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for name, min := range map[string]float64{
+		"dropcast_media_publishers": 1, "dropcast_media_viewers": 3, "dropcast_media_packets_in_total": 50,
+		"dropcast_media_bytes_in_total": 10000, "dropcast_media_packets_out_total": 100, "dropcast_media_first_keyframe_seconds": 3,
+	} {
+		if got[name] < min {
+			t.Errorf("%s = %v, want ≥ %v", name, got[name], min)
+		}
+	}
 }
