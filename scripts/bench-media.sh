@@ -23,8 +23,8 @@ for gop in $GOPS; do
     -map 1:a -t 12 -c:a libopus -b:a 64k -ac 2 -page_duration 20000 -f ogg "$work/g$gop/bench.ogg"
 done
 
-echo "| run | viewers | forwarded pkt/s | server cores busy | pkt/s per core | CPU % per viewer | MB per viewer | loss | WHEP answer p99 | first keyframe p50 | p95 | viewers with keyframe |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | viewers | forwarded pkt/s | server cores busy | pkt/s per server core | server CPU % per viewer | server MB per viewer | server queue drops | load cores busy | loss seen by viewers | WHEP answer p99 | first keyframe p50 | p95 | viewers with keyframe |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for gop in $GOPS; do
   for n in "${VIEWERS[@]}"; do
     prof=""

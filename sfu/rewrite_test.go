@@ -40,3 +40,20 @@ func TestRewriterContinuesAcrossPublishers(t *testing.T) {
 		t.Fatalf("last seq moved back to %d", w.lastSeq)
 	}
 }
+
+func TestTokenBucket(t *testing.T) {
+	b := tokenBucket{rate: 10, burst: 5}
+	now := time.Unix(0, 0)
+	n := 0
+	for range 20 {
+		if b.take(now) {
+			n++
+		}
+	}
+	if n != 5 {
+		t.Fatalf("burst allowed %d, want 5", n)
+	}
+	if !b.take(now.Add(100*time.Millisecond)) || b.take(now.Add(100*time.Millisecond)) {
+		t.Fatal("refill after 100 ms should allow exactly one")
+	}
+}

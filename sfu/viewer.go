@@ -111,12 +111,18 @@ func (v *viewer) writeLoop() {
 		m        = v.st.m
 		needsKey = v.tracks[trackVideo] != nil
 	)
+	var reportedDrops int64
 	flush := func() {
 		m.packetsOut.Add(float64(sent))
 		m.bytesOut.Add(float64(sentB))
 		v.sent.Add(sent)
 		sent, sentB = 0, 0
+		if d := v.dropped.Load(); d > reportedDrops {
+			m.viewerDrops.Add(float64(d - reportedDrops))
+			reportedDrops = d
+		}
 	}
+	pace := pacer{rate: catchUpRate}
 	defer flush()
 	// Packets written before DTLS/SRTP is up are lost, and they would be
 	// the cached GOP: hold them until the connection is ready.
@@ -149,6 +155,14 @@ func (v *viewer) writeLoop() {
 					gotKey = true
 					m.firstKeyframe.Observe(time.Since(v.joined).Seconds())
 				}
+				// Packets older than catchUpAge are the GOP replay or a
+				// backlog: send them paced, not as one burst that the
+				// viewer's socket or network would drop.
+				if time.Since(p.arrival) > catchUpAge {
+					if !pace.wait(v.done) {
+						return
+					}
+				}
 				if t.write(p) {
 					sent++
 					sentB += int64(len(p.payload))
@@ -166,6 +180,7 @@ func (v *viewer) writeLoop() {
 func (v *viewer) rtcpLoop(s *webrtc.RTPSender) {
 	defer v.wg.Done()
 	t, _ := s.Track().(*outTrack)
+	budget := tokenBucket{rate: rtxPerSecond, burst: rtxPerSecond}
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
@@ -187,6 +202,11 @@ func (v *viewer) rtcpLoop(s *webrtc.RTPSender) {
 				for _, pair := range pkt.Nacks {
 					for _, seq := range pair.PacketList() {
 						v.st.m.nacks.Add(1)
+						// A viewer that cannot keep up NACKs everything;
+						// answering it all would only add to its overload.
+						if !budget.take(time.Now()) {
+							continue
+						}
 						if p := v.st.caches[slot].get(seq); p != nil {
 							t.write(p)
 						}
@@ -216,6 +236,5 @@ func (v *viewer) close() {
 		if d := v.dropped.Load(); d > 0 {
 			v.log.Warn("viewer dropped packets", "dropped", d, "sent", v.sent.Load())
 		}
-		v.st.m.viewerDrops.Add(float64(v.dropped.Load()))
 	})
 }

@@ -87,10 +87,13 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 	time.Sleep(*warmup)
 
-	cpu0, out0, t0 := cpuTicks(*pid), packetsOut(*url, *burst), time.Now()
+	self := os.Getpid()
+	cpu0, out0, drop0, t0 := cpuTicks(*pid), metric(*url, "dropcast_media_packets_out_total", *burst), metric(*url, "dropcast_media_viewer_dropped_packets_total", *burst), time.Now()
+	load0 := cpuTicks(self)
 	pk0, gap0 := viewerTotals(vs)
 	time.Sleep(*window)
-	cpu1, out1, t1 := cpuTicks(*pid), packetsOut(*url, *burst), time.Now()
+	cpu1, out1, drop1, t1 := cpuTicks(*pid), metric(*url, "dropcast_media_packets_out_total", *burst), metric(*url, "dropcast_media_viewer_dropped_packets_total", *burst), time.Now()
+	load1 := cpuTicks(self)
 	pk1, gap1 := viewerTotals(vs)
 	rssAfter := rssKB(*pid)
 
@@ -105,9 +108,11 @@ func runLoad(ctx context.Context, args []string) error {
 			keys = append(keys, k)
 		}
 	}
-	fmt.Printf("| %s | %d | %.0f | %.2f | %.0f | %.1f | %.1f | %.3f %% | %s | %s | %s | %d/%d |\n",
+	serverDrops := (drop1 - drop0) / wall
+	fmt.Printf("| %s | %d | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f %% | %.2f | %.3f %% | %s | %s | %s | %d/%d |\n",
 		*label, *viewers, fwd, cpuSec/wall, fwd/max(cpuSec/wall, 0.01),
 		cpuSec/wall*100/float64(*viewers), float64(rssAfter-rssBefore)/1024/float64(*viewers),
+		100*serverDrops/max(fwd+serverDrops, 1), float64(load1-load0)/100/wall,
 		100*lost/max(recv+lost, 1), pct(answer, 99), pct(keys, 50), pct(keys, 95), len(keys), *viewers)
 	return nil
 }
@@ -160,8 +165,8 @@ func rssKB(pid int) int64 {
 	return 0
 }
 
-// packetsOut reads dropcast_media_packets_out_total for the burst.
-func packetsOut(url string, burst int64) float64 {
+// metric reads a counter of the burst from the server's /metrics.
+func metric(url, name string, burst int64) float64 {
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		return 0
@@ -169,7 +174,7 @@ func packetsOut(url string, burst int64) float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	prefix := fmt.Sprintf(`dropcast_media_packets_out_total{burst_id="%d"} `, burst)
+	prefix := fmt.Sprintf(`%s{burst_id="%d"} `, name, burst)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
 			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
