@@ -262,8 +262,12 @@ func (r *Registry) Publish(ctx context.Context, b drops.Burst, opts PublishOptio
 	for i := range pub.sinkIdx {
 		pub.sinkIdx[i] = -1
 	}
+	// Sinks start when every track is declared, or after a second with
+	// those that are (startSinks is a no-op for a publisher not attached).
+	pub.startTimer = time.AfterFunc(time.Second, pub.startSinks)
 	old, err := st.attach(pub)
 	if err != nil {
+		pub.startTimer.Stop()
 		return nil, err
 	}
 	if old != nil {
@@ -279,7 +283,6 @@ func (r *Registry) Publish(ctx context.Context, b drops.Burst, opts PublishOptio
 		pub.Close()
 		return nil, err
 	}
-	pub.startTimer = time.AfterFunc(time.Second, pub.startSinks)
 	st.log.Info("publisher connected", "kind", opts.Kind)
 	return pub, nil
 }

@@ -3,6 +3,7 @@ package sfutest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,10 +47,25 @@ func Publish(ctx context.Context, whipURL, streamKey string) (*Publisher, error)
 			return nil, err
 		}
 	}
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
 	loc, err := exchange(ctx, pc, whipURL, streamKey)
 	if err != nil {
 		pc.Close()
 		return nil, err
+	}
+	// Media written before DTLS is up is lost; like OBS, start sending
+	// (with a keyframe) once connected.
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		pc.Close()
+		return nil, fmt.Errorf("connect: %w", ctx.Err())
 	}
 	return &Publisher{PC: pc, Location: loc, token: streamKey, video: video, audio: audio}, nil
 }
