@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -20,18 +21,26 @@ type StatusError struct {
 func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %s", e.Code, e.Body) }
 
 // newPeer makes a client peer connection that gathers loopback candidates
-// (tests run on 127.0.0.1).
-func newPeer() (*webrtc.PeerConnection, error) {
+// (tests run on 127.0.0.1). Publishers get Pion's default interceptors
+// (sender reports, NACK responder) like a real encoder; viewers go without,
+// to keep the load generator light.
+func newPeer(publisher bool) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if publisher {
+		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+			return nil, err
+		}
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(0)
 	se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }
 
@@ -103,7 +112,7 @@ func deleteSession(ctx context.Context, location, token string) (int, error) {
 // client peer: sending H264 + Opus when publish is true, receiving video and
 // audio otherwise. Call close when done with it.
 func NewOffer(ctx context.Context, publish bool) (sdp string, close func(), err error) {
-	pc, err := newPeer()
+	pc, err := newPeer(publish)
 	if err != nil {
 		return "", nil, err
 	}

@@ -26,7 +26,7 @@ type Publisher struct {
 // Publish offers H264 (Constrained Baseline, packetization-mode 1) and Opus
 // to whipURL with the stream key as bearer token.
 func Publish(ctx context.Context, whipURL, streamKey string) (*Publisher, error) {
-	pc, err := newPeer()
+	pc, err := newPeer(true)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ type TrackStats struct {
 
 // Watch offers to receive H264/VP8 video and Opus audio from whepURL.
 func Watch(ctx context.Context, whepURL, token string) (*Viewer, error) {
-	pc, err := newPeer()
+	pc, err := newPeer(false)
 	if err != nil {
 		return nil, err
 	}
