@@ -98,6 +98,17 @@ func (p *Publisher) SetTrack(info TrackInfo) (int, error) {
 	return slot, nil
 }
 
+// hasTrack reports whether a track of kind ("video" or "audio") is declared.
+func (p *Publisher) hasTrack(kind string) bool {
+	slot := trackAudio
+	if kind == "video" {
+		slot = trackVideo
+	}
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	return p.tracks[slot] != nil
+}
+
 // startSinks announces the session's tracks to the sinks, once.
 func (p *Publisher) startSinks() {
 	st := p.st

@@ -111,6 +111,12 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 	id := newID()
 	r.addSession(id, &session{burstID: b.ID, pub: pub})
 	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if pub.hasTrack(t.Kind().String()) {
+			// Simulcast layers (OBS 32.1+) arrive as more tracks of the
+			// same kind; the first one is forwarded, the others left unread.
+			pub.st.log.Warn("extra publisher track ignored", "kind", t.Kind().String(), "rid", t.RID())
+			return
+		}
 		c := t.Codec()
 		info := TrackInfo{Kind: t.Kind().String(), MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine}
 		slot, err := pub.SetTrack(info)
