@@ -6,7 +6,7 @@ DATA_DIR ?= ./data
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dropcast?sslmode=disable
 export DATABASE_URL DATA_DIR
 
-.PHONY: all build run test bench e2e lint fuzz clean
+.PHONY: all build run test bench bench-media e2e lint fuzz clean
 
 all: build
 
@@ -41,6 +41,12 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
 	./scripts/bench-channel.sh 1000 10000
+	$(MAKE) bench-media
+
+# bench-media: live media load (server on core 0, publisher + WHEP viewers on
+# core 1, loopback); figures in BENCHMARKS.md "## Live media".
+bench-media:
+	scripts/bench-media.sh 50 200
 
 # e2e: real headless Chromium (Debian: apt-get install -y chromium) against
 # the real app; screenshots land in screenshots/ and their paths are printed.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +25,11 @@ import (
 	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
+	"github.com/dropcast/dropcast/ingest"
 	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/server"
+	"github.com/dropcast/dropcast/sfu"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -64,6 +67,12 @@ type Config struct {
 	// (closed on the next keyframe): the most a crash can lose. It defaults
 	// to 1 s.
 	RecordFragment time.Duration
+	// Media configures the WebRTC media core (UDP port, public IPs,
+	// STUN/TURN, grace period); see sfu.Config for defaults.
+	Media sfu.Config
+	// RTSPAddr is the RTSP ingest listen address; it defaults to ":8554".
+	// "off" disables RTSP ingest.
+	RTSPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -75,6 +84,17 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	// An App on an ephemeral HTTP port is a test: give it an ephemeral
+	// loopback media port too, so parallel tests never collide on :8189.
+	if c.Media.UDPAddr == "" && strings.HasSuffix(c.HTTPAddr, ":0") {
+		c.Media.UDPAddr = "127.0.0.1:0"
+	}
+	switch {
+	case c.RTSPAddr == "" && strings.HasSuffix(c.HTTPAddr, ":0"):
+		c.RTSPAddr = "off" // tests that want RTSP set an address
+	case c.RTSPAddr == "":
+		c.RTSPAddr = ":8554"
 	}
 }
 
@@ -112,6 +132,10 @@ type App struct {
 	// Recorder records every live burst; the media registry attaches
 	// Recorder.SinkFor(burstID) to each stream.
 	Recorder *recorder.Manager
+	// Media is the live media core, exposed for tests and other components
+	// (the recorder attaches with Media.OnStream).
+	Media *sfu.Registry
+	rtsp  *ingest.RTSP
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -220,9 +244,30 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
+	// media: one WebRTC engine and UDP port for every burst; lifecycle
+	// changes go out on the bus.
+	mediaMetrics, err := sfu.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	a.Media, err = sfu.New(a.cfg.Media, sfu.Deps{Logger: logger, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
+	if err != nil {
+		return nil, err
+	}
+	// media × recorder: every stream the media core creates is recorded.
+	a.Media.OnStream(func(burstID int64, st *sfu.Stream) { st.AddSink(a.Recorder.SinkFor(burstID)) })
+	rtspAddr := ""
+	if a.cfg.RTSPAddr != "off" {
+		a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, logger, a.Media)
+		if err != nil {
+			return nil, err
+		}
+		rtspAddr = a.cfg.RTSPAddr
+	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
 		AdminToken: cfg.AdminToken,
+		RTSPAddr:   rtspAddr,
 	}, server.Deps{
 		Logger:   logger,
 		Pool:     a.pool,
@@ -235,6 +280,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Checkout: a.Checkout,
 		Recorder: a.Recorder,
 		Images:   images,
+		Media:    a.Media,
 	})
 	if err != nil {
 		return nil, err
@@ -257,22 +303,33 @@ func (a *App) PublicURL() string { return a.cfg.PublicURL }
 // Pool is the database pool, for tests.
 func (a *App) Pool() *pgxpool.Pool { return a.pool }
 
-// Run serves until ctx is done, then shuts down in order: stop accepting and
-// let in-flight requests finish (each step bounded by ShutdownTimeout), then
-// close the pool. It returns nil after a clean shutdown.
+// Run serves until ctx is done, then shuts down in order, each step bounded
+// by ShutdownTimeout: stop accepting HTTP and let in-flight requests finish;
+// close the shopper channel (clients get 1001) and stop checkout's background
+// work; stop RTSP ingest and the media core (publishers and viewers are
+// closed, recorders get SinkStop); finalize recordings; close the pool. It
+// returns nil after a clean shutdown.
 func (a *App) Run(ctx context.Context) error {
 	a.log.Info("serving", "addr", a.Addr(), "public_url", a.cfg.PublicURL)
-	// The channel outlives ctx until the HTTP server has stopped accepting,
-	// then closes its connections (1001) and stops.
-	chCtx, chStop := context.WithCancel(context.WithoutCancel(ctx))
-	chDone := make(chan error, 1)
-	go func() { chDone <- a.channel.Run(chCtx) }()
+	// Background components outlive ctx until HTTP has stopped accepting, so
+	// that in-flight requests can still reach them.
+	bgCtx, bgStop := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	for _, c := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"channel", a.channel.Run},
+		{"checkout", a.Checkout.Run},
+	} {
+		bg.Go(func() {
+			if err := c.run(bgCtx); err != nil {
+				a.log.Error("component stopped", "component", c.name, "err", err)
+			}
+		})
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.listener) }()
-	// checkout: its background work stops after HTTP, before the pool.
-	ckCtx, ckStop := context.WithCancel(context.WithoutCancel(ctx))
-	ckDone := make(chan struct{})
-	go func() { defer close(ckDone); _ = a.Checkout.Run(ckCtx) }()
 
 	var err error
 	select {
@@ -287,21 +344,29 @@ func (a *App) Run(ctx context.Context) error {
 		cancel()
 		<-serveErr // Serve returns ErrServerClosed once Shutdown starts
 	}
-	chStop()
-	<-chDone // the channel's Run returns nil
-	ckStop()
-	<-ckDone
+	bgStop()
+	bg.Wait()
 	a.Close()
 	a.log.Info("stopped")
 	return err
 }
 
-// Close releases what New opened, for an App whose Run was never called (Run
-// calls it itself). It is idempotent.
+// Close releases what New opened, in dependency order: listener, RTSP
+// ingest, media (so recorders see SinkStop), recorder (finalizes files), pool.
+// Run calls it; call it directly only for an App whose Run was never called.
+// It is idempotent.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		if a.listener != nil {
 			a.listener.Close() // already closed after Serve; the error is moot
+		}
+		if a.rtsp != nil {
+			a.rtsp.Close()
+		}
+		if a.Media != nil {
+			if err := a.Media.Close(); err != nil {
+				a.log.Warn("close media", "err", err)
+			}
 		}
 		if a.Recorder != nil {
 			a.Recorder.Close() // finalize open recordings (bounded) before the pool goes

@@ -58,4 +58,5 @@ func (s *Server) routes() {
 	s.routesCheckout()
 	s.routesRecorder()
 	s.routesWeb()
+	s.routesMedia()
 }

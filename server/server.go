@@ -26,6 +26,7 @@ import (
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/recorder"
+	"github.com/dropcast/dropcast/sfu"
 	"github.com/dropcast/dropcast/shopper"
 	"github.com/dropcast/dropcast/store"
 )
@@ -74,6 +75,8 @@ type Deps struct {
 	// Images stores product image variants; nil turns image upload and
 	// serving off.
 	Images *catalog.ImageStore
+	// Media is the live media core (WHIP/WHEP); nil disables those routes.
+	Media *sfu.Registry
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -94,6 +97,7 @@ type Server struct {
 	recorder *recorder.Manager
 	web      *webPages
 	images   *catalog.ImageStore
+	media    *sfu.Registry
 }
 
 // New builds a Server and its routes.
@@ -120,6 +124,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		checkout: d.Checkout,
 		recorder: d.Recorder,
 		images:   d.Images,
+		media:    d.Media,
 	}
 	assets, err := newWebAssets()
 	if err != nil {

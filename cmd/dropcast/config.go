@@ -51,6 +51,11 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.BoolVar(&ck.DurableHolds, "durable-holds", getenv("DURABLE_HOLDS") == "true", "make every cart hold wait for the WAL flush (DURABLE_HOLDS=true)")
 	fs.Float64Var(&ck.StripeRate, "stripe-rate", floatEnv(getenv, "STRIPE_RATE", 20), "most Stripe API calls per second (STRIPE_RATE)")
 	fs.DurationVar(&s.app.RecordFragment, "record-fragment", durationEnv(getenv, "RECORD_FRAGMENT", time.Second), "media per recording fragment; what a crash can lose at most (RECORD_FRAGMENT)")
+	fs.StringVar(&s.app.Media.UDPAddr, "webrtc-udp-addr", envOr(getenv, "WEBRTC_UDP_ADDR", ":8189"), "the one UDP address for all WebRTC media (WEBRTC_UDP_ADDR)")
+	publicIPs := fs.String("webrtc-public-ips", envOr(getenv, "WEBRTC_PUBLIC_IPS", ""), "comma-separated public IPs advertised in ICE candidates, for NAT/Docker (WEBRTC_PUBLIC_IPS)")
+	iceServers := fs.String("ice-servers", envOr(getenv, "ICE_SERVERS", ""), "comma-separated STUN/TURN URLs, e.g. stun:stun.l.google.com:19302 (ICE_SERVERS)")
+	grace := fs.Duration("publish-grace", durationEnv(getenv, "PUBLISH_GRACE", 30*time.Second), "how long viewers wait for a dropped publisher to come back (PUBLISH_GRACE)")
+	fs.StringVar(&s.app.RTSPAddr, "rtsp-addr", envOr(getenv, "RTSP_ADDR", ":8554"), `RTSP ingest listen address, or "off" (RTSP_ADDR)`)
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	origins := fs.String("ws-allowed-origins", envOr(getenv, "WS_ALLOWED_ORIGINS", ""), "comma-separated origins (scheme://host[:port], or *) whose pages may open the shopper websocket besides the server's own host (WS_ALLOWED_ORIGINS)")
 	fs.Int64Var(&s.app.Channel.ReadLimit, "ws-read-limit", intEnv(getenv, "WS_READ_LIMIT", 4096), "largest client websocket frame in bytes (WS_READ_LIMIT)")
@@ -70,10 +75,26 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	s.app.Checkout.StripeWebhookSecret = getenv("STRIPE_WEBHOOK_SECRET")
 	s.app.ShutdownTimeout = *shutdown
 	s.app.Channel.AllowedOrigins = splitList(*origins)
+	s.app.Media.PublicIPs = splitList(*publicIPs)
+	s.app.Media.ICEServers = splitList(*iceServers)
+	s.app.Media.ICEUsername = getenv("ICE_USERNAME")
+	s.app.Media.ICECredential = getenv("ICE_CREDENTIAL")
+	s.app.Media.Grace = *grace
 	if s.app.PublicURL == "" {
 		s.app.PublicURL = defaultPublicURL(s.app.HTTPAddr)
 	}
 	return s, nil
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func durationEnv(getenv func(string) string, name string, def time.Duration) time.Duration {
@@ -101,17 +122,6 @@ func floatEnv(getenv func(string) string, name string, def float64) float64 {
 		}
 	}
 	return def
-}
-
-// splitList splits a comma-separated setting, dropping blanks.
-func splitList(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // defaultPublicURL is http://localhost:PORT for a listen address.

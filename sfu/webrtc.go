@@ -1,0 +1,270 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/dropcast/dropcast/drops"
+)
+
+// negotiate applies an offer and returns the answer with every local
+// candidate in it: OBS sends no candidates and does no trickle ICE, so the
+// answer must carry reachable addresses.
+func (r *Registry) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string, beforeAnswer func() error) (string, error) {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	if beforeAnswer != nil {
+		if err := beforeAnswer(); err != nil {
+			return "", err
+		}
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoCodec, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		if errors.Is(err, webrtc.ErrUnsupportedCodec) || strings.Contains(err.Error(), "codec") {
+			return "", fmt.Errorf("%w: %v", ErrNoCodec, err)
+		}
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.GatherTimeout)
+	defer cancel()
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		r.log.Warn("ice gathering incomplete; answering with the candidates so far")
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// acceptedMedia counts the audio/video sections of an answer that were
+// accepted (non-zero port, a direction other than inactive).
+func acceptedMedia(answer string) int {
+	var sd sdp.SessionDescription
+	if sd.UnmarshalString(answer) != nil {
+		return 0
+	}
+	n := 0
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 || (md.MediaName.Media != "audio" && md.MediaName.Media != "video") {
+			continue
+		}
+		if _, inactive := md.Attribute("inactive"); inactive {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// PublishWHIP answers a WHIP offer for burst b (checked with Authorize) and
+// attaches the new publisher. Errors: ErrBadOffer, ErrNoCodec,
+// ErrPublisherActive, ErrBurstEnded, ErrClosed.
+func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string) (Session, error) {
+	if _, err := ParseOffer(offer, true); err != nil {
+		return Session{}, err
+	}
+	if st := r.Stream(b.ID); st != nil && st.busy() {
+		return Session{}, ErrPublisherActive
+	}
+	pc, err := r.eng.newPeer()
+	if err != nil {
+		return Session{}, fmt.Errorf("new peer connection: %w", err)
+	}
+	answer, err := r.negotiate(ctx, pc, offer, nil)
+	if err != nil {
+		pc.Close()
+		return Session{}, err
+	}
+	n := acceptedMedia(answer)
+	if n == 0 {
+		pc.Close()
+		return Session{}, fmt.Errorf("%w: no offered codec matches the server's", ErrNoCodec)
+	}
+	var videoSSRC atomic.Uint32
+	pub, err := r.Publish(ctx, b, PublishOptions{
+		Kind:   "whip",
+		Tracks: n,
+		RequestKeyframe: func() {
+			if ssrc := videoSSRC.Load(); ssrc != 0 {
+				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}) // a closed peer is moot
+			}
+		},
+		Close: func() { _ = pc.Close() },
+	})
+	if err != nil {
+		pc.Close()
+		return Session{}, err
+	}
+	id := newID()
+	r.addSession(id, &session{burstID: b.ID, pub: pub})
+	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if pub.hasTrack(t.Kind().String()) {
+			// Simulcast layers (OBS 32.1+) arrive as more tracks of the
+			// same kind; the first one is forwarded, the others left unread.
+			pub.st.log.Warn("extra publisher track ignored", "kind", t.Kind().String(), "rid", t.RID())
+			return
+		}
+		c := t.Codec()
+		info := TrackInfo{Kind: t.Kind().String(), MimeType: c.MimeType, ClockRate: c.ClockRate, Channels: c.Channels, SDPFmtpLine: c.SDPFmtpLine}
+		slot, err := pub.SetTrack(info)
+		if err != nil {
+			pub.st.log.Warn("publisher track refused", "err", err)
+			return
+		}
+		if slot == trackVideo {
+			videoSSRC.Store(uint32(t.SSRC()))
+		}
+		r.mu.Lock()
+		closed := r.closed
+		if !closed {
+			r.wg.Add(2)
+		}
+		r.mu.Unlock()
+		if closed {
+			return
+		}
+		go r.readTrack(pub, slot, t)
+		go r.readReceiverRTCP(pub, slot, recv)
+		if slot == trackVideo {
+			pub.st.requestKeyframe()
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+			r.removeSession(id)
+			pub.Close()
+		}
+	})
+	return Session{ID: id, Answer: answer, ETag: etag()}, nil
+}
+
+// readTrack is a publisher track's read loop: it only parses and hands off.
+func (r *Registry) readTrack(pub *Publisher, slot int, t *webrtc.TrackRemote) {
+	defer r.wg.Done()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			return
+		}
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		pub.WriteRTP(slot, &pkt, time.Now())
+	}
+}
+
+// readReceiverRTCP drains the publisher's RTCP (which drives Pion's
+// receiver-report and NACK interceptors) and passes sender reports on to
+// the sinks.
+func (r *Registry) readReceiverRTCP(pub *Publisher, slot int, recv *webrtc.RTPReceiver) {
+	defer r.wg.Done()
+	for {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				pub.SenderReport(slot, sr.RTPTime, ntpTime(sr.NTPTime))
+			}
+		}
+	}
+}
+
+// ntpTime converts a 64-bit NTP timestamp to time.Time.
+func ntpTime(v uint64) time.Time {
+	const ntpEpochOffset = 2208988800
+	secs := int64(v>>32) - ntpEpochOffset
+	frac := (v & 0xffffffff) * 1e9 >> 32
+	return time.Unix(secs, int64(frac))
+}
+
+// Subscribe answers a WHEP offer for the burst's stream. Errors:
+// ErrBadOffer, ErrNoCodec, ErrNotLive, ErrClosed.
+func (r *Registry) Subscribe(ctx context.Context, burstID int64, offer string) (Session, error) {
+	want, err := ParseOffer(offer, false)
+	if err != nil {
+		return Session{}, err
+	}
+	st := r.Stream(burstID)
+	if st == nil {
+		return Session{}, ErrNotLive
+	}
+	infos := st.trackInfos()
+	if (infos[trackVideo] == nil || !want.Video) && (infos[trackAudio] == nil || !want.Audio) {
+		if infos[trackVideo] == nil && infos[trackAudio] == nil {
+			return Session{}, fmt.Errorf("%w: the publisher has not sent media yet", ErrNotLive)
+		}
+		return Session{}, fmt.Errorf("%w: the offer receives none of the stream's media", ErrNoCodec)
+	}
+	pc, err := r.eng.newPeer()
+	if err != nil {
+		return Session{}, fmt.Errorf("new peer connection: %w", err)
+	}
+	id := newID()
+	v := newViewer(id, st, pc, r.cfg.ViewerQueue)
+	answer, err := r.negotiate(ctx, pc, offer, func() error {
+		for slot, info := range infos {
+			if info == nil || (slot == trackVideo && !want.Video) || (slot == trackAudio && !want.Audio) {
+				continue
+			}
+			kind := webrtc.RTPCodecTypeVideo
+			if slot == trackAudio {
+				kind = webrtc.RTPCodecTypeAudio
+			}
+			t := newOutTrack(kind, info.MimeType, fmt.Sprintf("burst-%d", burstID))
+			if _, err := pc.AddTrack(t); err != nil {
+				return fmt.Errorf("add %s track: %w", kind, err)
+			}
+			v.tracks[slot] = t
+		}
+		return nil
+	})
+	if err != nil {
+		pc.Close()
+		return Session{}, err
+	}
+	for slot, t := range v.tracks {
+		if t != nil && t.binding.Load() == nil {
+			pc.Close()
+			return Session{}, fmt.Errorf("%w: the viewer cannot receive %s", ErrNoCodec, infos[slot].MimeType)
+		}
+	}
+	if err := st.addViewer(v); err != nil {
+		pc.Close()
+		return Session{}, err
+	}
+	r.addSession(id, &session{burstID: burstID, viewer: v})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			v.connected()
+		}
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+			r.removeSession(id)
+			v.close()
+		}
+	})
+	v.start()
+	if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		v.connected()
+	}
+	st.requestKeyframe()
+	return Session{ID: id, Answer: answer, ETag: etag()}, nil
+}
+
+func etag() string { return `"` + newID()[:16] + `"` }
