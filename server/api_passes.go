@@ -71,11 +71,16 @@ var (
 	errPassExpired = &apperr.Error{Code: apperr.Forbidden, Message: "the VIP pass has expired"}
 )
 
-// vipAccess checks the request's bearer pass against burst b's drop. Bursts
-// that are not backstage need no pass.
-func (s *Server) vipAccess(r *http.Request, b drops.Burst) (*drops.Pass, error) {
+// vipAccess checks the request's pass (Authorization: Bearer PASS, else
+// fallback, e.g. a ?pass= query parameter for browser websockets, which
+// cannot set headers) against burst b's drop. A burst that is not backstage
+// needs no pass: it answers nil, nil when none is given.
+func (s *Server) vipAccess(r *http.Request, b drops.Burst, fallback string) (*drops.Pass, error) {
 	key, ok := bearer(r)
 	if !ok {
+		key = fallback
+	}
+	if key == "" {
 		if b.Kind == drops.KindBackstage {
 			return nil, errPassMissing
 		}
@@ -105,7 +110,7 @@ func (s *Server) burstAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.vipAccess(r, b)
+	p, err := s.vipAccess(r, b, "")
 	if err != nil {
 		return err
 	}

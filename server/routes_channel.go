@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/dropcast/dropcast/apperr"
+	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/live"
 )
 
@@ -61,7 +62,8 @@ func (s *Server) channelRefusal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.drops.Burst(r.Context(), burstID); err != nil {
+	b, err := s.drops.Burst(r.Context(), burstID)
+	if err != nil {
 		return err
 	}
 	host := false
@@ -75,6 +77,13 @@ func (s *Server) channelRefusal(w http.ResponseWriter, r *http.Request) error {
 		host = true
 	default:
 		return apperr.InvalidField("role", "must be shopper or host")
+	}
+	if !host && b.Kind == drops.KindBackstage {
+		// Backstage is for VIP pass holders: the pass rides as ?pass= (a
+		// browser websocket cannot send headers) or as a bearer token.
+		if _, err := s.vipAccess(r, b, r.URL.Query().Get("pass")); err != nil {
+			return err
+		}
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
 		return apperr.Errorf(apperr.Invalid, "this endpoint speaks websocket only (Upgrade: websocket)")

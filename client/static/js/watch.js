@@ -27,6 +27,10 @@ const player = new LivePlayer(video, {
 });
 
 const channel = new Channel(B.links.ws);
+// Backstage: the channel needs the VIP pass too (as ?pass=, since a browser
+// websocket cannot send an Authorization header).
+const savedPass = burst.vip_only ? sessionStorage.getItem(passKey) : null;
+if (savedPass) channel.url.searchParams.set('pass', savedPass);
 const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 const deck = new CardDeck($('cards'), { currency, clock, empty: $('cards-empty'), onAdd: (c, v) => cartDrawer.add(c, v) });
 
@@ -120,6 +124,8 @@ function vipGate() {
     if (!pass) return;
     sessionStorage.setItem(passKey, pass);
     player.opts.token = pass;
+    channel.url.searchParams.set('pass', pass);
+    if (channel.ws) channel.ws.close(); // reconnects with the pass
     shownKey = '';
     player.start();
   } },

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/store/storetest"
+)
+
+// TestBackstageNeedsPass checks that a backstage burst's shopper channel and
+// WHEP playback refuse shoppers without a valid VIP pass, and that a pass
+// opens the channel.
+func TestBackstageNeedsPass(t *testing.T) {
+	_, dbURL := storetest.NewWithURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: "app-admin-token-0123456789",
+		DataDir: t.TempDir(), RTSPAddr: "off"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	d, err := a.Drops.CreateDrop(ctx, drops.DropInput{Slug: "vip", Title: "VIP", StartsAt: now.Add(-time.Hour),
+		EndsAt: now.Add(time.Hour), Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := a.Drops.CreateBurst(ctx, d.ID, drops.BurstInput{Title: "Back", Kind: drops.KindBackstage, ScheduledAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pass, err := a.Drops.CreatePass(ctx, d.ID, drops.PassInput{Label: "Ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	wsURL := fmt.Sprintf("ws://%s/ws/%d", a.Addr(), b.ID)
+	for name, tc := range map[string]struct {
+		query  string
+		status int
+	}{
+		"no pass":     {"", http.StatusUnauthorized},
+		"forged pass": {"?pass=vip_1_" + strings.Repeat("A", 43), http.StatusForbidden},
+	} {
+		_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL+tc.query, nil)
+		if err == nil || resp == nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: dial err %v, response %v; want status %d", name, err, resp, tc.status)
+		}
+	}
+	ws, _, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL+"?pass="+url.QueryEscape(pass.String()), nil)
+	if err != nil {
+		t.Fatalf("dial with pass: %v", err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var w struct{ Type string }
+	if err := ws.ReadJSON(&w); err != nil || w.Type != "welcome" {
+		t.Fatalf("welcome = %+v, %v", w, err)
+	}
+
+	// WHEP without a pass is refused before any media work.
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", fmt.Sprintf("http://%s/whep/%d", a.Addr(), b.ID),
+		strings.NewReader("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"))
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("WHEP without pass: %d", resp.StatusCode)
+	}
+}
