@@ -20,6 +20,8 @@ import (
 
 	"github.com/dropcast/dropcast/app"
 	"github.com/dropcast/dropcast/catalog"
+	"github.com/dropcast/dropcast/checkout"
+	"github.com/dropcast/dropcast/checkout/checkouttest"
 	"github.com/dropcast/dropcast/demo"
 	"github.com/dropcast/dropcast/store/storetest"
 )
@@ -60,7 +62,12 @@ func startApp(t *testing.T) *env {
 	if os.Getenv("DROPCAST_E2E_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	a, err := app.New(ctx, app.Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: adminToken, DataDir: dataDir}, logger)
+	a, err := app.New(ctx, app.Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: adminToken, DataDir: dataDir,
+		RTSPAddr: "off", Checkout: checkout.Config{
+			StripeSecretKey:     "sk_test_e2e",
+			StripeWebhookSecret: "whsec_e2e",
+			StripeAPIURL:        checkouttest.StripeMock(t),
+		}}, logger)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

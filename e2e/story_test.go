@@ -98,7 +98,34 @@ func TestFullStory(t *testing.T) {
 	run(t, watch, "checkout", chromedp.Evaluate[chromedp.Void](`document.getElementById('cart-button').click(); document.getElementById('checkout').click()`))
 	waitFor(t, watch, 15*time.Second, "checkout URL", `/^https?:\/\//.test(document.body.dataset.checkoutUrl || '')`)
 
-	// 6. The burst ends; the replay page plays the recording.
+	// 6. The payment arrives as a signed Stripe webhook (development's
+	// simulate-payment sends one through the real webhook route): the order
+	// is paid and the host console counts the sale.
+	var orderID int64
+	if err := e.app.Pool().QueryRow(t.Context(), `SELECT id FROM orders WHERE status = 'pending' ORDER BY id DESC LIMIT 1`).Scan(&orderID); err != nil {
+		t.Fatalf("pending order: %v", err)
+	}
+	status := eval[float64](t, watch, fmt.Sprintf(`fetch('/api/shop/orders/%d/simulate-payment', {method: 'POST'}).then(r => r.status)`, orderID))
+	if status != 200 && status != 202 {
+		t.Fatalf("simulate payment answered %v", status)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st string
+		if err := e.app.Pool().QueryRow(t.Context(), `SELECT status FROM orders WHERE id = $1`, orderID).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		if st == "paid" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %d is %s, want paid", orderID, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor(t, host, 5*time.Second, "sale on the host console", `document.getElementById('stat-sales').textContent === '1'`)
+
+	// 7. The burst ends; the replay page plays the recording.
 	run(t, host, "end stream", chromedp.Evaluate[chromedp.Void](`document.getElementById('stop').click()`))
 	endBurst(t, e, head.Burst.ID)
 	replay := tab(t, ctx)

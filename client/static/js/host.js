@@ -97,6 +97,10 @@ async function pin(card, action) {
 
 function connectChannel() {
   const ch = new Channel(B.links.ws);
+  // A host connection gets the sales feed and is not counted as a viewer; a
+  // browser websocket cannot send headers, so the key rides as host_token.
+  ch.url.searchParams.set('role', 'host');
+  ch.url.searchParams.set('host_token', key);
   ch.addEventListener('message', (ev) => {
     const m = ev.detail;
     switch (m.type) {

@@ -93,7 +93,7 @@ export function normalize(m) {
         type: 'sale',
         title: first(m.title, m.product_title, m.product?.title) || 'Sale',
         label: first(m.label, m.variant_label) || '',
-        qty: num(first(m.qty, m.quantity)) || 1,
+        qty: num(first(m.qty, m.quantity, m.items)) || 1,
         amount: num(first(m.amount, m.total)),
         currency: str(m.currency),
       };
