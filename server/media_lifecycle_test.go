@@ -188,7 +188,7 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 	}
 	// The fixture is ~300 kbit/s in ~1,000-byte packets: ~40 packets/s; 100
 	// packets must take no longer than real time plus slack.
-	if el := time.Since(t0); el > 4*time.Second {
+	if el := time.Since(t0); el > 8*time.Second {
 		t.Fatalf("100 packets took %s", el)
 	}
 	for _, v := range fast {

@@ -268,3 +268,30 @@ func assertMediaMetrics(t *testing.T, e *mediaEnv, burstID int64) {
 		}
 	}
 }
+
+// A browser-style VP8 publisher reaches viewers as VP8, starting at a key
+// frame.
+func TestVP8Publisher(t *testing.T) {
+	e := newMediaEnv(t, sfu.Config{})
+	b, key := e.burst(t, drops.KindCollab, time.Now())
+	pub, err := sfutest.PublishCodec(ctxTimeout(t, 10*time.Second), e.url+"/whip", key, "video/VP8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); pub.Send(ctx, sfutest.SyntheticVP8(sfutest.LoadFixture(t), 120)) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); pub.Close() })
+	v := watch(t, e, b.ID)
+	wctx := ctxTimeout(t, 10*time.Second)
+	if !v.WaitFor(wctx, func(video, audio sfutest.TrackStats) bool { return video.Packets >= 30 && audio.Packets >= 10 }) {
+		t.Fatal("no VP8 media")
+	}
+	if video, _ := v.Stats(); video.Mime != "video/VP8" {
+		t.Fatalf("viewer codec %q, want video/VP8", video.Mime)
+	}
+	if first := v.FirstVP8(); len(first) == 0 || first[0]&0x01 != 0 {
+		t.Fatalf("first VP8 frame header %x is not a key frame", first)
+	}
+}
