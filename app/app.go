@@ -175,6 +175,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
+	if err := a.Media.Resume(ctx); err != nil {
+		return nil, err
+	}
 	rtspAddr := ""
 	if a.cfg.RTSPAddr != "off" {
 		a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, logger, a.Media)

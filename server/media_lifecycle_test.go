@@ -197,3 +197,34 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 		}
 	}
 }
+
+// A burst that was live when the server stopped still ends at its limit
+// after a restart, with nobody publishing.
+func TestResumeEndsBurstAfterRestart(t *testing.T) {
+	e := newMediaEnv(t, sfu.Config{EndingWarning: time.Second})
+	b, _ := e.burst(t, drops.KindHeadline, time.Now())
+	if _, err := e.drops.Transition(t.Context(), b.ID, drops.StateLive, time.Now().Add(-58*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.drops.UpdateBurst(t.Context(), b.ID, drops.BurstPatch{MaxDurationS: ptr(60)}); err != nil {
+		t.Fatal(err)
+	}
+	sub := e.bus.Subscribe(16, events.ForBurst(b.ID))
+	defer sub.Close()
+	if err := e.media.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, 10*time.Second)
+	var states []string
+	for len(states) < 2 {
+		select {
+		case ev := <-sub.C:
+			states = append(states, ev.(events.BurstState).State)
+		case <-ctx.Done():
+			t.Fatalf("states %v, want ending, ended", states)
+		}
+	}
+	if got, _ := e.drops.Burst(t.Context(), b.ID); got.State != drops.StateEnded {
+		t.Fatalf("state %s after the limit", got.State)
+	}
+}
