@@ -256,6 +256,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 	// media × recorder: every stream the media core creates is recorded.
 	a.Media.OnStream(func(burstID int64, st *sfu.Stream) { st.AddSink(a.Recorder.SinkFor(burstID)) })
+	if err := a.Media.Resume(ctx); err != nil {
+		return nil, err
+	}
 	rtspAddr := ""
 	if a.cfg.RTSPAddr != "off" {
 		a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, logger, a.Media)

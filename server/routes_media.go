@@ -60,9 +60,9 @@ func (s *Server) mediaOptions(w http.ResponseWriter, _ *http.Request) {
 // this surface.
 func mediaStatus(err error) int {
 	switch {
-	case errors.Is(err, drops.ErrBadStreamKey), errors.Is(err, errNoBearer):
+	case errors.Is(err, drops.ErrBadStreamKey), errors.Is(err, errNoBearer), errors.Is(err, &apperr.Error{Code: apperr.Unauthorized}):
 		return http.StatusUnauthorized
-	case errors.Is(err, sfu.ErrOutsideWindow), errors.Is(err, sfu.ErrBurstEnded), errors.Is(err, errBackstage):
+	case errors.Is(err, sfu.ErrOutsideWindow), errors.Is(err, sfu.ErrBurstEnded), errors.Is(err, &apperr.Error{Code: apperr.Forbidden}):
 		return http.StatusForbidden
 	case errors.Is(err, sfu.ErrPublisherActive), errors.Is(err, sfu.ErrNotLive):
 		return http.StatusConflict
@@ -82,7 +82,6 @@ var (
 	errNoBearer    = errors.New("missing Authorization: Bearer STREAM_KEY")
 	errContentType = errors.New("Content-Type must be application/sdp")
 	errTooLarge    = fmt.Errorf("SDP offer is larger than %d bytes", sfu.MaxOfferSize)
-	errBackstage   = errors.New("backstage bursts need a VIP pass, and VIP passes are not available yet")
 )
 
 // mediaError answers with the status for err and its reason as plain text.
@@ -203,8 +202,11 @@ func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
 		s.mediaError(w, r, fmt.Errorf("%w: burst %d ended", sfu.ErrBurstEnded, b.ID))
 		return
 	case b.Kind == drops.KindBackstage:
-		s.mediaError(w, r, errBackstage)
-		return
+		// Backstage is for VIP pass holders: Authorization: Bearer PASS.
+		if _, err := s.vipAccess(r, b, ""); err != nil {
+			s.mediaError(w, r, err)
+			return
+		}
 	}
 	sess, err := s.media.Subscribe(ctx, b.ID, offer)
 	if err != nil {

@@ -155,6 +155,10 @@ func TestWHIPWHEPErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	backstage, _ := e.burst(t, drops.KindBackstage, now.Add(time.Minute))
+	_, pass, err := e.drops.CreatePass(t.Context(), e.dropID, drops.PassInput{Label: "VIP"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	notLive, _ := e.burst(t, drops.KindHeadline, now.Add(2*time.Minute))
 	offer := rawOffer(t, true)
 	recvOffer := rawOffer(t, false)
@@ -181,7 +185,9 @@ func TestWHIPWHEPErrors(t *testing.T) {
 		{"whep bad id", "/whep/abc", "", "application/sdp", recvOffer, 404, "not found"},
 		{"whep not live", fmt.Sprintf("/whep/%d", notLive.ID), "", "application/sdp", recvOffer, 409, "not live"},
 		{"whep ended", fmt.Sprintf("/whep/%d", ended.ID), "", "application/sdp", recvOffer, 403, "ended"},
-		{"whep backstage", fmt.Sprintf("/whep/%d", backstage.ID), "", "application/sdp", recvOffer, 403, "VIP pass"},
+		{"whep backstage without pass", fmt.Sprintf("/whep/%d", backstage.ID), "", "application/sdp", recvOffer, 401, "VIP pass"},
+		{"whep backstage forged pass", fmt.Sprintf("/whep/%d", backstage.ID), "vip_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "application/sdp", recvOffer, 403, "not valid"},
+		{"whep backstage with pass, not live", fmt.Sprintf("/whep/%d", backstage.ID), pass.String(), "application/sdp", recvOffer, 409, "not live"},
 		{"whep sendonly offer", fmt.Sprintf("/whep/%d", live.ID), "", "application/sdp", offer, 400, "no usable codec"},
 		{"whep malformed", fmt.Sprintf("/whep/%d", live.ID), "", "application/sdp", "junk", 400, "malformed"},
 	}
@@ -266,5 +272,32 @@ func assertMediaMetrics(t *testing.T, e *mediaEnv, burstID int64) {
 		if got[name] < min {
 			t.Errorf("%s = %v, want ≥ %v", name, got[name], min)
 		}
+	}
+}
+
+// A browser-style VP8 publisher reaches viewers as VP8, starting at a key
+// frame.
+func TestVP8Publisher(t *testing.T) {
+	e := newMediaEnv(t, sfu.Config{})
+	b, key := e.burst(t, drops.KindCollab, time.Now())
+	pub, err := sfutest.PublishCodec(ctxTimeout(t, 10*time.Second), e.url+"/whip", key, "video/VP8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); pub.Send(ctx, sfutest.SyntheticVP8(sfutest.LoadFixture(t), 120)) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); pub.Close() })
+	v := watch(t, e, b.ID)
+	wctx := ctxTimeout(t, 10*time.Second)
+	if !v.WaitFor(wctx, func(video, audio sfutest.TrackStats) bool { return video.Packets >= 30 && audio.Packets >= 10 }) {
+		t.Fatal("no VP8 media")
+	}
+	if video, _ := v.Stats(); video.Mime != "video/VP8" {
+		t.Fatalf("viewer codec %q, want video/VP8", video.Mime)
+	}
+	if first := v.FirstVP8(); len(first) == 0 || first[0]&0x01 != 0 {
+		t.Fatalf("first VP8 frame header %x is not a key frame", first)
 	}
 }

@@ -38,6 +38,35 @@ func (r *Registry) goLive(ctx context.Context, b drops.Burst) error {
 	return nil
 }
 
+// activeBursts is what Resume needs from the drops service.
+type activeBursts interface {
+	ActiveBursts(ctx context.Context) ([]drops.Burst, error)
+}
+
+// Resume re-arms the lifecycle timers of bursts that are live or ending
+// (the server was restarted during them), so they still move to ending and
+// ended at their limit even if no publisher comes back. It needs Deps.Bursts
+// to also offer ActiveBursts (drops.Service does); otherwise it does nothing.
+func (r *Registry) Resume(ctx context.Context) error {
+	ab, ok := r.bursts.(activeBursts)
+	if !ok {
+		return nil
+	}
+	bs, err := ab.ActiveBursts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if err := r.goLive(ctx, b); err != nil {
+			return err
+		}
+	}
+	if len(bs) > 0 {
+		r.log.Info("resumed burst lifecycles", "bursts", len(bs))
+	}
+	return nil
+}
+
 // announce publishes a burst's state on the bus.
 func (r *Registry) announce(b drops.Burst) {
 	e := events.BurstState{BurstID: b.ID, DropID: b.DropID, State: string(b.State), At: r.now()}

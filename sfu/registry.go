@@ -153,6 +153,9 @@ func (r *Registry) Authorize(ctx context.Context, key string) (drops.Burst, erro
 		return b, fmt.Errorf("%w: burst %d ended", ErrBurstEnded, b.ID)
 	}
 	if dl := b.Deadline(); !dl.IsZero() && !now.Before(dl) {
+		// Its lifecycle timer did not run (the server was down at the
+		// limit): end it now so every client learns.
+		r.transition(b.ID, drops.StateEnded)
 		return b, fmt.Errorf("%w: burst %d reached its %s limit at %s", ErrBurstEnded, b.ID, b.MaxDuration(), dl.UTC().Format(time.RFC3339))
 	}
 	if opens := b.ScheduledAt.Add(-r.cfg.EarlyPublish); now.Before(opens) {

@@ -30,6 +30,24 @@ type Media struct {
 	FPS int
 }
 
+// SyntheticVP8 returns n frames of stand-in VP8 at 30 fps, a key frame
+// every 30: the payload header's P bit is the only thing a forwarding
+// server looks at, so the frames are not decodable pictures. Audio is the
+// fixture's Opus from m.
+func SyntheticVP8(m *Media, n int) *Media {
+	out := &Media{Audio: m.Audio, FPS: 30}
+	for i := range n {
+		frame := make([]byte, 900)
+		frame[0] = 0x01 // inter frame: P bit set
+		if i%30 == 0 {
+			frame = make([]byte, 3000) // key frames are bigger: fragmented
+			frame[0] = 0x00
+		}
+		out.Video = append(out.Video, media.Sample{Data: frame, Duration: time.Second / 30})
+	}
+	return out
+}
+
 // FixtureDir is the repository's testdata directory.
 func FixtureDir() string {
 	_, file, _, _ := runtime.Caller(0)

@@ -24,16 +24,24 @@ type Publisher struct {
 }
 
 // Publish offers H264 (Constrained Baseline, packetization-mode 1) and Opus
-// to whipURL with the stream key as bearer token.
+// to whipURL with the stream key as bearer token, and returns once the
+// connection is up.
 func Publish(ctx context.Context, whipURL, streamKey string) (*Publisher, error) {
+	return PublishCodec(ctx, whipURL, streamKey, webrtc.MimeTypeH264)
+}
+
+// PublishCodec is Publish with the video codec videoMime: webrtc.MimeTypeH264
+// or webrtc.MimeTypeVP8 (as browsers send; see SyntheticVP8).
+func PublishCodec(ctx context.Context, whipURL, streamKey, videoMime string) (*Publisher, error) {
 	pc, err := newPeer(true)
 	if err != nil {
 		return nil, err
 	}
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-	}, "video", "sfutest")
+	vc := webrtc.RTPCodecCapability{MimeType: videoMime, ClockRate: 90000}
+	if videoMime == webrtc.MimeTypeH264 {
+		vc.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(vc, "video", "sfutest")
 	if err != nil {
 		return nil, err
 	}

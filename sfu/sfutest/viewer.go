@@ -2,6 +2,7 @@ package sfutest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ type Viewer struct {
 	video     TrackStats
 	audio     TrackStats
 	firstNALs []byte
+	firstVP8  []byte
 	firstKey  time.Duration
 	started   time.Time
 	wg        sync.WaitGroup
@@ -90,11 +92,17 @@ func (v *Viewer) read(t *webrtc.TrackRemote) {
 		s := &v.audio
 		if video {
 			s = &v.video
-			if len(v.firstNALs) < 16 && len(pkt.Payload) > 0 {
-				v.firstNALs = append(v.firstNALs, nalTypes(pkt.Payload)...)
-			}
-			if v.firstKey == 0 && containsIDR(pkt.Payload) {
-				v.firstKey = time.Since(v.started)
+			if strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8) {
+				if v.firstVP8 == nil {
+					v.firstVP8 = vp8Header(pkt.Payload)
+				}
+			} else {
+				if len(v.firstNALs) < 16 && len(pkt.Payload) > 0 {
+					v.firstNALs = append(v.firstNALs, nalTypes(pkt.Payload)...)
+				}
+				if v.firstKey == 0 && containsIDR(pkt.Payload) {
+					v.firstKey = time.Since(v.started)
+				}
 			}
 		}
 		s.Mime = t.Codec().MimeType
@@ -173,6 +181,42 @@ func (v *Viewer) FirstNALs() []byte {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]byte(nil), v.firstNALs...)
+}
+
+// FirstVP8 returns the first byte of the VP8 payload header of the first
+// VP8 packet (bit 0 clear for a key frame), or nil.
+func (v *Viewer) FirstVP8() []byte {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.firstVP8
+}
+
+// vp8Header skips the VP8 payload descriptor (RFC 7741 §4.2).
+func vp8Header(p []byte) []byte {
+	if len(p) < 1 {
+		return []byte{}
+	}
+	i := 1
+	if p[0]&0x80 != 0 && len(p) > 1 {
+		ext := p[1]
+		i = 2
+		if ext&0x80 != 0 {
+			if len(p) > i && p[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+		if ext&0x40 != 0 {
+			i++
+		}
+		if ext&0x30 != 0 {
+			i++
+		}
+	}
+	if i >= len(p) {
+		return []byte{}
+	}
+	return []byte{p[i]}
 }
 
 // FirstKeyframe is the time from Watch's start to the first IDR packet (0
