@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,9 +69,10 @@ func TestWHIPPublishIsRecorded(t *testing.T) {
 		t.Fatalf("recording %s has streams %v, want h264 and opus", path, codecs)
 	}
 	got := probe.Duration(t)
-	// The publisher connects before it sends, so the file may be a little
-	// shorter than the time spent sending, never longer.
-	if math.Abs(got-elapsed.Seconds()) > 1.0 {
+	// The file is never longer than what was sent. It may be up to one GOP
+	// (1 s in the fixture) shorter: the recorder starts on a complete IDR,
+	// and on a loaded machine a packet of the first one can be lost.
+	if got > elapsed.Seconds()+0.5 || got < elapsed.Seconds()-1.5 {
 		t.Fatalf("recording lasts %.2f s, sent for %.2f s", got, elapsed.Seconds())
 	}
 	if errs := rt.DecodeErrors(t, path); errs != "" {
