@@ -1,10 +1,7 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,21 +11,14 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/dropcast/dropcast/drops"
-	"github.com/dropcast/dropcast/store/storetest"
 )
 
 // TestBackstageNeedsPass checks that a backstage burst's shopper channel
 // refuses shoppers without a valid VIP pass and that a pass opens it (WHEP's
 // refusals are in server's TestWHIPWHEPErrors).
 func TestBackstageNeedsPass(t *testing.T) {
-	_, dbURL := storetest.NewWithURL(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: "app-admin-token-0123456789",
-		DataDir: t.TempDir(), RTSPAddr: "off"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _ := startApp(t)
+	ctx := t.Context()
 	now := time.Now()
 	d, err := a.Drops.CreateDrop(ctx, drops.DropInput{Slug: "vip", Title: "VIP", StartsAt: now.Add(-time.Hour),
 		EndsAt: now.Add(time.Hour), Currency: "EUR"})
@@ -43,10 +33,6 @@ func TestBackstageNeedsPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
 	wsURL := fmt.Sprintf("ws://%s/ws/%d", a.Addr(), b.ID)
 	for name, tc := range map[string]struct {
 		query  string
