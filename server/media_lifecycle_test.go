@@ -38,7 +38,13 @@ func TestPublisherBlipKeepsViewers(t *testing.T) {
 	first.Close()
 	before, _ := v.Stats()
 
-	startPublisher(t, e, key)
+	// The server counts the old session as live until it has been silent
+	// for SilentAfter, so the comeback may first see 409.
+	back := republish(ctx, t, e, key)
+	sendCtx2, stopBack := context.WithCancel(context.Background())
+	done2 := make(chan struct{})
+	go func() { defer close(done2); back.Send(sendCtx2, sfutest.LoadFixture(t)) }()
+	t.Cleanup(func() { stopBack(); <-done2; back.Close() })
 	if !v.WaitFor(ctx, func(video, _ sfutest.TrackStats) bool { return video.Packets >= before.Packets+60 }) {
 		t.Fatal("viewer got no video after the publisher came back")
 	}
@@ -70,22 +76,7 @@ func TestSilentPublisherReplaced(t *testing.T) {
 		t.Fatal("no video")
 	}
 	first.Pause()
-	var second *sfutest.Publisher
-	for second == nil {
-		p, err := sfutest.Publish(ctx, e.url+"/whip", key)
-		if err == nil {
-			second = p
-			break
-		}
-		if se, ok := err.(*sfutest.StatusError); !ok || se.Code != http.StatusConflict {
-			t.Fatalf("republish: %v", err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("silent publisher never replaced")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	second := republish(ctx, t, e, key)
 	sendCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); second.Send(sendCtx, sfutest.LoadFixture(t)) }()
@@ -226,5 +217,25 @@ func TestResumeEndsBurstAfterRestart(t *testing.T) {
 	}
 	if got, _ := e.drops.Burst(t.Context(), b.ID); got.State != drops.StateEnded {
 		t.Fatalf("state %s after the limit", got.State)
+	}
+}
+
+// republish publishes with key, retrying while the server still counts an
+// earlier, now silent publisher as live (409), until ctx ends.
+func republish(ctx context.Context, t *testing.T, e *mediaEnv, key string) *sfutest.Publisher {
+	t.Helper()
+	for {
+		p, err := sfutest.Publish(ctx, e.url+"/whip", key)
+		if err == nil {
+			return p
+		}
+		if se, ok := err.(*sfutest.StatusError); !ok || se.Code != http.StatusConflict {
+			t.Fatalf("republish: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("silent publisher never replaced")
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
