@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +149,29 @@ func ensureTemplate(ctx context.Context, t testing.TB, admin *pgx.Conn, base, tm
 	// half-built template under the final name.
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+ident(building)+" RENAME TO "+ident(tmpl)); err != nil {
 		t.Fatalf("storetest: publish template: %v", err)
+	}
+	dropStaleTemplates(ctx, t, admin, tmpl)
+}
+
+// dropStaleTemplates removes templates of earlier migration sets, so they do
+// not pile up as the schema changes. It is best effort: a template that is
+// being cloned right now (another checkout's tests) is in use and stays.
+func dropStaleTemplates(ctx context.Context, t testing.TB, admin *pgx.Conn, keep string) {
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dropcast\_tmpl\_%' AND datname <> $1`, keep)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_building") {
+			continue
+		}
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(name)); err != nil {
+			t.Logf("storetest: keep stale template %s: %v", name, err)
+		}
 	}
 }
 
