@@ -151,63 +151,106 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 			a.Close()
 		}
 	}()
-
-	a.pool, err = store.Open(ctx, cfg.DatabaseURL, logger)
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.listen(); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	shoppers, err := newShopperSigner(cfg.ShopperSecret, logger)
 	if err != nil {
 		return nil, err
 	}
-	version, err := store.Migrate(ctx, a.pool, logger.With("component", "store"))
+	a.Drops = drops.NewService(a.pool, nil)
+	a.Catalog = catalog.NewService(a.pool)
+	if err := a.buildCommerce(reg); err != nil {
+		return nil, err
+	}
+	if err := a.startRecorder(ctx, reg); err != nil {
+		return nil, err
+	}
+	if err := a.startMedia(ctx, reg); err != nil {
+		return nil, err
+	}
+	// web: product image variants live under DATA_DIR/images.
+	images, err := catalog.NewImageStore(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("database ready", "schema_version", version)
-
-	a.listener, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	if err := a.buildHTTP(reg, shoppers, images); err != nil {
+		return nil, err
 	}
-	if cfg.PublicURL == "" {
+	return a, nil
+}
+
+// openStore connects the pool and applies migrations.
+func (a *App) openStore(ctx context.Context) error {
+	var err error
+	a.pool, err = store.Open(ctx, a.cfg.DatabaseURL, a.log)
+	if err != nil {
+		return err
+	}
+	version, err := store.Migrate(ctx, a.pool, a.log.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	a.log.Info("database ready", "schema_version", version)
+	return nil
+}
+
+// listen binds the HTTP listener and derives the public URL from its port
+// when none is configured.
+func (a *App) listen() error {
+	var err error
+	a.listener, err = net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", a.cfg.HTTPAddr, err)
+	}
+	if a.cfg.PublicURL == "" {
 		_, port, _ := net.SplitHostPort(a.listener.Addr().String())
 		a.cfg.PublicURL = "http://localhost:" + port
 	}
+	return nil
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	shopperKey := []byte(cfg.ShopperSecret)
-	if len(shopperKey) == 0 {
-		shopperKey = make([]byte, 32)
-		if _, err := rand.Read(shopperKey); err != nil {
+// newShopperSigner signs shopper tokens with secret, or with a random key
+// (identities then last until restart) when it is empty.
+func newShopperSigner(secret string, logger *slog.Logger) (*shopper.Signer, error) {
+	key := []byte(secret)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("generate shopper secret: %w", err)
 		}
 		logger.Warn("SHOPPER_SECRET unset: shopper identities last until restart")
 	}
-	shoppers, err := shopper.NewSigner(shopperKey)
-	if err != nil {
-		return nil, err
-	}
+	return shopper.NewSigner(key)
+}
 
-	a.Drops = drops.NewService(a.pool, nil)
-	a.Catalog = catalog.NewService(a.pool)
-
+// buildCommerce builds checkout and the shopper channel that routes cart
+// commands to it.
+func (a *App) buildCommerce(reg prometheus.Registerer) error {
 	// checkout: carts, holds, orders, Stripe. It serves the shopper channel
 	// as its live.Commerce and learns shown cards from the bus.
-	ckCfg := cfg.Checkout
+	ckCfg := a.cfg.Checkout
 	ckCfg.PublicURL = a.cfg.PublicURL
-	a.Checkout, err = checkout.New(ckCfg, a.pool, a.bus, a.Drops, logger, nil)
+	var err error
+	a.Checkout, err = checkout.New(ckCfg, a.pool, a.bus, a.Drops, a.log, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !a.Checkout.PaymentsEnabled() {
-		logger.Warn("STRIPE_SECRET_KEY unset: carts work, checkout answers unavailable")
+		a.log.Warn("STRIPE_SECRET_KEY unset: carts work, checkout answers unavailable")
 	}
 
 	// channel: the shopper channel's hub registry gets the bus, the drops and
 	// catalog services, the pool (card timeline) and checkout for cart commands.
-	chCfg := cfg.Channel
+	chCfg := a.cfg.Channel
 	chCfg.PublicURL = a.cfg.PublicURL
 	a.channel, err = live.NewRegistry(chCfg, live.Deps{
-		Logger:   logger,
+		Logger:   a.log,
 		Bus:      a.bus,
 		Drops:    a.Drops,
 		Catalog:  a.Catalog,
@@ -215,64 +258,75 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Commerce: a.Checkout,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("shopper channel: %w", err)
+		return fmt.Errorf("shopper channel: %w", err)
 	}
-	reg.MustRegister(a.channel.Collectors()...)
+	for _, c := range a.channel.Collectors() {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register channel metrics: %w", err)
+		}
+	}
+	return nil
+}
 
-	// recorder: one Manager for every burst's recording, clips and replay.
-	// It repairs recordings a crash left unfinished before anything else
-	// records, follows card and burst events on the bus, and hands the media
-	// registry a sink per burst (a.Recorder.SinkFor(burstID)). Close
-	// finalizes the open recordings.
-	a.Recorder, err = recorder.NewManager(recorder.Config{FragmentDuration: cfg.RecordFragment}, recorder.Deps{
-		Storage:  recorder.Dir{Root: cfg.DataDir},
+// startRecorder builds the one Manager for every burst's recording, clips
+// and replay. Start repairs recordings a crash left unfinished before
+// anything else records, then follows card and burst events on the bus;
+// Close finalizes the open recordings.
+func (a *App) startRecorder(ctx context.Context, reg prometheus.Registerer) error {
+	var err error
+	a.Recorder, err = recorder.NewManager(recorder.Config{FragmentDuration: a.cfg.RecordFragment}, recorder.Deps{
+		Storage:  recorder.Dir{Root: a.cfg.DataDir},
 		DB:       recorder.NewDB(a.pool),
 		Bus:      a.bus,
 		Cards:    a.Drops,
-		Logger:   logger,
+		Logger:   a.log,
 		Registry: reg,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.Recorder.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start recorder: %w", err)
+		return fmt.Errorf("start recorder: %w", err)
 	}
-	// web: product image variants live under DATA_DIR/images.
-	images, err := catalog.NewImageStore(filepath.Join(cfg.DataDir, "images"))
-	if err != nil {
-		return nil, err
-	}
+	return nil
+}
 
-	// media: one WebRTC engine and UDP port for every burst; lifecycle
-	// changes go out on the bus.
+// startMedia builds the WebRTC media core (one engine and UDP port for every
+// burst; lifecycle changes go out on the bus), attaches the recorder to
+// every stream it creates, re-arms the timers of bursts live before a
+// restart, and starts RTSP ingest unless it is "off".
+func (a *App) startMedia(ctx context.Context, reg prometheus.Registerer) error {
 	mediaMetrics, err := sfu.NewMetrics(reg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a.Media, err = sfu.New(a.cfg.Media, sfu.Deps{Logger: logger, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
+	a.Media, err = sfu.New(a.cfg.Media, sfu.Deps{Logger: a.log, Bursts: a.Drops, Bus: a.bus, Metrics: mediaMetrics})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// media × recorder: every stream the media core creates is recorded.
 	a.Media.OnStream(func(burstID int64, st *sfu.Stream) { st.AddSink(a.Recorder.SinkFor(burstID)) })
 	if err := a.Media.Resume(ctx); err != nil {
-		return nil, err
+		return err
 	}
+	if a.cfg.RTSPAddr == "off" {
+		return nil
+	}
+	a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, a.log, a.Media)
+	return err
+}
+
+// buildHTTP builds the HTTP surface over every component.
+func (a *App) buildHTTP(reg *prometheus.Registry, shoppers *shopper.Signer, images *catalog.ImageStore) error {
 	rtspAddr := ""
-	if a.cfg.RTSPAddr != "off" {
-		a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, logger, a.Media)
-		if err != nil {
-			return nil, err
-		}
+	if a.rtsp != nil {
 		rtspAddr = a.cfg.RTSPAddr
 	}
 	srv, err := server.New(server.Config{
 		PublicURL:  a.cfg.PublicURL,
-		AdminToken: cfg.AdminToken,
+		AdminToken: a.cfg.AdminToken,
 		RTSPAddr:   rtspAddr,
 	}, server.Deps{
-		Logger:   logger,
+		Logger:   a.log,
 		Pool:     a.pool,
 		Drops:    a.Drops,
 		Catalog:  a.Catalog,
@@ -286,15 +340,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Media:    a.Media,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	return a, nil
+	return nil
 }
 
 // Addr is the bound HTTP address, e.g. 127.0.0.1:41234.
