@@ -159,24 +159,25 @@ func TestSlowConsumerDropped(t *testing.T) {
 	for _, r := range readers {
 		r.next(live.TypeWelcome, 5*time.Second)
 	}
-	// Broadcast at a pace the reading clients keep up with until the stuck
-	// one has filled its socket buffers and its queue.
+	// Broadcast at the pace of the reading clients (each broadcast is read
+	// by both before the next) until the stuck one has filled its socket
+	// buffers and its queue, then a few more: the readers must get every one.
 	payload := strings.Repeat("x", 16<<10)
-	sent := 0
-	for ; sent < 3000 && e.reg.Stats().SlowClosed == 0; sent++ {
-		live.BroadcastForTest(e.reg, e.burst.ID, fmt.Appendf(nil, `{"type":"bulk","i":%d,"pad":"%s"}`, sent, payload))
-		time.Sleep(time.Millisecond)
-	}
-	for range 10 { // and a few after the drop
-		live.BroadcastForTest(e.reg, e.burst.ID, fmt.Appendf(nil, `{"type":"bulk","i":%d,"pad":"%s"}`, sent, payload))
-		sent++
-	}
-	for i, r := range readers {
-		for k := range sent {
-			if _, ok := r.tryNext("bulk", 10*time.Second); !ok {
-				t.Fatalf("reader %d received %d of %d (read error %v)", i, k, sent, r.err)
+	broadcast := func(i int) {
+		live.BroadcastForTest(e.reg, e.burst.ID, fmt.Appendf(nil, `{"type":"bulk","i":%d,"pad":"%s"}`, i, payload))
+		for r, c := range readers {
+			if _, ok := c.tryNext("bulk", 10*time.Second); !ok {
+				t.Fatalf("reader %d did not receive broadcast %d (read error %v)", r, i, c.err)
 			}
 		}
+	}
+	sent := 0
+	for ; sent < 3000 && e.reg.Stats().SlowClosed == 0; sent++ {
+		broadcast(sent)
+	}
+	for range 10 {
+		broadcast(sent)
+		sent++
 	}
 	t.Logf("stuck client dropped after %d broadcasts of 16 KiB", sent-10)
 	waitFor(t, 10*time.Second, "slow consumer closed", func() bool { return e.reg.Stats().SlowClosed >= 1 })
