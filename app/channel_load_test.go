@@ -49,7 +49,7 @@ func TestChannelLoadServer(t *testing.T) {
 	defer stop()
 	const token = "load-admin-token-0123456789"
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: token}, logger)
+	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: token, DataDir: t.TempDir()}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

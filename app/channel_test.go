@@ -23,7 +23,7 @@ func TestChannelWiredAndShutdown(t *testing.T) {
 	_, dbURL := storetest.NewWithURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: "app-admin-token-0123456789"},
+	a, err := New(ctx, Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: "app-admin-token-0123456789", DataDir: t.TempDir()},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ func TestAppMediaWiring(t *testing.T) {
 	_, url := storetest.NewWithURL(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	a, err := New(ctx, Config{DatabaseURL: url, HTTPAddr: "127.0.0.1:0", AdminToken: "app-media-test-token"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := New(ctx, Config{DatabaseURL: url, HTTPAddr: "127.0.0.1:0", AdminToken: "app-media-test-token", DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
