@@ -70,7 +70,7 @@ func startApp(t *testing.T, key string) *app.App {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
 	a, err := app.New(t.Context(), app.Config{
-		DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: adminToken,
+		DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: adminToken, DataDir: t.TempDir(),
 		Checkout: checkout.Config{StripeSecretKey: key, StripeWebhookSecret: whsec, StripeAPIURL: checkouttest.StripeMock(t)},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
