@@ -113,16 +113,8 @@ func waitState(pc *webrtc.PeerConnection, states ...webrtc.PeerConnectionState) 
 // viewers are closed and a new publish is refused.
 func TestBurstEndsAtLimit(t *testing.T) {
 	e := newMediaEnv(t, sfu.Config{EndingWarning: time.Second})
-	b, key := e.burst(t, drops.KindHeadline, time.Now())
 	// Went live 57 s ago with a 60 s limit: ending now-ish, ended in ~3 s.
-	if _, err := e.drops.Transition(t.Context(), b.ID, drops.StateLive, time.Now().Add(-57*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.drops.UpdateBurst(t.Context(), b.ID, drops.BurstPatch{MaxDurationS: ptr(60)}); err != nil {
-		t.Fatal(err)
-	}
-	sub := e.bus.Subscribe(16, events.ForBurst(b.ID))
-	defer sub.Close()
+	b, key, sub := nearLimit(t, e, 57*time.Second)
 	pub := startPublisher(t, e, key)
 	v := watch(t, e, b.ID)
 	ctx := ctxTimeout(t, 15*time.Second)
@@ -193,15 +185,7 @@ func TestStalledViewerDoesNotSlowOthers(t *testing.T) {
 // after a restart, with nobody publishing.
 func TestResumeEndsBurstAfterRestart(t *testing.T) {
 	e := newMediaEnv(t, sfu.Config{EndingWarning: time.Second})
-	b, _ := e.burst(t, drops.KindHeadline, time.Now())
-	if _, err := e.drops.Transition(t.Context(), b.ID, drops.StateLive, time.Now().Add(-58*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.drops.UpdateBurst(t.Context(), b.ID, drops.BurstPatch{MaxDurationS: ptr(60)}); err != nil {
-		t.Fatal(err)
-	}
-	sub := e.bus.Subscribe(16, events.ForBurst(b.ID))
-	defer sub.Close()
+	b, _, sub := nearLimit(t, e, 58*time.Second)
 	if err := e.media.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -238,4 +222,20 @@ func republish(ctx context.Context, t *testing.T, e *mediaEnv, key string) *sfut
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// nearLimit makes a headline burst with a 60 s limit that went live ago
+// before now, and subscribes to its events (closed when the test ends).
+func nearLimit(t *testing.T, e *mediaEnv, ago time.Duration) (drops.Burst, string, *events.Subscription) {
+	t.Helper()
+	b, key := e.burst(t, drops.KindHeadline, time.Now())
+	if _, err := e.drops.Transition(t.Context(), b.ID, drops.StateLive, time.Now().Add(-ago)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.drops.UpdateBurst(t.Context(), b.ID, drops.BurstPatch{MaxDurationS: ptr(60)}); err != nil {
+		t.Fatal(err)
+	}
+	sub := e.bus.Subscribe(16, events.ForBurst(b.ID))
+	t.Cleanup(sub.Close)
+	return b, key, sub
 }

@@ -44,17 +44,27 @@ func (s *Server) burstForPage(r *http.Request) (drops.Burst, drops.Drop, error) 
 	return b, d, err
 }
 
-func (s *Server) watchPage(w http.ResponseWriter, r *http.Request) error {
+// shopperPage loads what the watch and replay pages share: the burst and its
+// drop, the shopper cookie (the page's websocket and shop calls carry it)
+// and the boot data with the run-of-show.
+func (s *Server) shopperPage(w http.ResponseWriter, r *http.Request) (drops.Burst, drops.Drop, burstBoot, error) {
 	b, d, err := s.burstForPage(r)
 	if err != nil {
-		return err
+		return b, d, burstBoot{}, err
 	}
-	// The page's websocket carries the shopper cookie set here.
 	if _, _, _, err := s.shopperFrom(w, r); err != nil {
-		return err
+		return b, d, burstBoot{}, err
 	}
 	boot := s.burstBoot(b, d)
 	if boot.Cards, err = s.runOfShow(r.Context(), b, false); err != nil {
+		return b, d, burstBoot{}, err
+	}
+	return b, d, boot, nil
+}
+
+func (s *Server) watchPage(w http.ResponseWriter, r *http.Request) error {
+	b, d, boot, err := s.shopperPage(w, r)
+	if err != nil {
 		return err
 	}
 	return s.web.render(w, http.StatusOK, pageData{Page: "watch", Title: b.Title + " · " + d.Title,
@@ -62,15 +72,8 @@ func (s *Server) watchPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) replayPage(w http.ResponseWriter, r *http.Request) error {
-	b, d, err := s.burstForPage(r)
+	b, d, boot, err := s.shopperPage(w, r)
 	if err != nil {
-		return err
-	}
-	if _, _, _, err := s.shopperFrom(w, r); err != nil {
-		return err
-	}
-	boot := s.burstBoot(b, d)
-	if boot.Cards, err = s.runOfShow(r.Context(), b, false); err != nil {
 		return err
 	}
 	return s.web.render(w, http.StatusOK, pageData{Page: "replay", Title: "Replay: " + b.Title + " · " + d.Title,
