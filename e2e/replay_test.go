@@ -106,3 +106,38 @@ func TestReplay(t *testing.T) {
 	waitFor(t, ctx, 5*time.Second, "seek to the clip", `Math.abs(document.getElementById('video').currentTime - 6) < 1.5`)
 	waitFor(t, ctx, 5*time.Second, "card back during the clip", fmt.Sprintf(`!!document.querySelector('%s')`, sel))
 }
+
+// TestBackstageReplayGate opens a backstage burst's replay: the page asks for
+// the VIP pass, says so when a pass does not open it, and with the demo's
+// pass goes on to the recording (still being prepared here).
+func TestBackstageReplayGate(t *testing.T) {
+	e := startApp(t)
+	var back drops.Burst
+	for _, b := range e.demo.Bursts {
+		if b.Burst.Kind == drops.KindBackstage {
+			back = b.Burst
+		}
+	}
+	if back.ID == 0 || e.demo.VIPPass == "" {
+		t.Fatal("the demo has no backstage burst with a pass")
+	}
+	now := time.Now()
+	if _, err := e.app.Drops.Transition(t.Context(), back.ID, drops.StateLive, now.Add(-20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.Drops.Transition(t.Context(), back.ID, drops.StateEnded, now.Add(-5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	run(t, ctx, "open backstage replay", chromedp.Navigate(e.base+burstPath("/replay", back.ID)))
+	waitFor(t, ctx, 10*time.Second, "VIP pass form", `!!document.getElementById('vip-pass')`)
+	run(t, ctx, "wrong pass", chromedp.Evaluate[chromedp.Void](`document.getElementById('vip-pass').value = 'vip_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+		document.querySelector('#overlay-state form button').click()`))
+	waitFor(t, ctx, 10*time.Second, "refusal", `document.querySelector('#overlay-state .form-error')?.textContent.includes('did not open')`)
+	run(t, ctx, "the demo's pass", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('vip-pass').value = %q;
+		document.querySelector('#overlay-state form button').click()`, e.demo.VIPPass.String())))
+	waitFor(t, ctx, 10*time.Second, "past the gate", `!document.getElementById('vip-pass') && document.getElementById('overlay-state').textContent.includes('Coming soon')`)
+	if stored := eval[string](t, ctx, fmt.Sprintf(`sessionStorage.getItem('dropcast.pass.%d') || ''`, back.ID)); stored != e.demo.VIPPass.String() {
+		t.Errorf("stored pass %q, want the one entered", stored)
+	}
+}

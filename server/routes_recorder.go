@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -30,8 +31,10 @@ func (s *Server) routesRecorder() {
 	s.handleAPI("GET /clips/{file}", s.clipFile)
 }
 
-// replayBurst loads the burst of a replay URL. Backstage bursts are for VIPs
-// only; until passes reach the replay, only the admin token opens them.
+// replayBurst loads the burst of a replay URL. A backstage burst's replay is
+// for its drop's VIP pass holders, as the live room is: the pass rides as
+// Authorization: Bearer PASS or, for players that cannot set headers (native
+// HLS, a clip link), as ?pass=. The admin token opens it too.
 func (s *Server) replayBurst(r *http.Request, name string) (drops.Burst, error) {
 	id, err := pathID(r, name)
 	if err != nil {
@@ -41,10 +44,21 @@ func (s *Server) replayBurst(r *http.Request, name string) (drops.Burst, error) 
 	if err != nil {
 		return drops.Burst{}, err
 	}
-	if b.Kind == drops.KindBackstage && !s.isAdmin(r) {
-		return drops.Burst{}, apperr.Errorf(apperr.Forbidden, "the backstage replay is for VIPs")
+	if err := s.backstageReplayAccess(r, b); err != nil {
+		return drops.Burst{}, err
 	}
 	return b, nil
+}
+
+// backstageReplayAccess answers nil when r may see burst b's recording and
+// clips: any burst that is not backstage, or with the admin token or a valid
+// VIP pass for b's drop.
+func (s *Server) backstageReplayAccess(r *http.Request, b drops.Burst) error {
+	if b.Kind != drops.KindBackstage || s.isAdmin(r) {
+		return nil
+	}
+	_, err := s.vipAccess(r, b, r.URL.Query().Get("pass"))
+	return err
 }
 
 type recordingView struct {
@@ -162,7 +176,13 @@ func (s *Server) replayPlaylist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pl, err := s.recorder.Playlist(r.Context(), b.ID, func(n int) string { return fmt.Sprintf("parts/%03d.mp4", n) })
+	// A pass that came as ?pass= goes on every part's URI: a native HLS
+	// player sends no headers of ours, only the URIs it was given.
+	suffix := ""
+	if p := r.URL.Query().Get("pass"); p != "" && b.Kind == drops.KindBackstage {
+		suffix = "?" + url.Values{"pass": {p}}.Encode()
+	}
+	pl, err := s.recorder.Playlist(r.Context(), b.ID, func(n int) string { return fmt.Sprintf("parts/%03d.mp4", n) + suffix })
 	if err != nil {
 		return err
 	}
@@ -213,8 +233,8 @@ func (s *Server) clipFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if b.Kind == drops.KindBackstage && !s.isAdmin(r) {
-		return apperr.Errorf(apperr.Forbidden, "backstage clips are for VIPs")
+	if err := s.backstageReplayAccess(r, b); err != nil {
+		return err
 	}
 	return s.serveFile(w, r, c.Path)
 }

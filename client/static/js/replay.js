@@ -16,6 +16,18 @@ $('burst-title').textContent = B.burst.title;
 $('drop-link').textContent = `← ${B.drop.title}`;
 $('drop-link').href = B.links.drop;
 
+// Backstage: the recording is for VIP pass holders, as the live room was.
+// The pass (kept per burst by the watch page too) rides as ?pass= on every
+// URL, since neither a native HLS player nor a websocket sends our headers.
+const passKey = `dropcast.pass.${B.burst.id}`;
+let pass = B.burst.vip_only ? sessionStorage.getItem(passKey) : null;
+const withPass = (u) => {
+  if (!pass || !u) return u;
+  const x = new URL(u, location.href);
+  x.searchParams.set('pass', pass);
+  return x.href;
+};
+
 const channel = new Channel(B.links.ws);
 const cartDrawer = new CartDrawer({ channel, clock, currency, describe: (id) => deck.describe(id) });
 // Replayed deals show no countdown: the live deal window has passed, and
@@ -27,7 +39,7 @@ channel.addEventListener('message', (ev) => {
   if (m.type === 'welcome' && m.cart) cartDrawer.set(m.cart);
   if (m.type === 'stock') deck.setStock(m.variantId, m.available);
 });
-channel.connect();
+
 
 // Until the recorder's timeline loads, the run-of-show stands in for it:
 // a card's offset from the live start is its media time.
@@ -55,14 +67,14 @@ video.addEventListener('playing', () => { mark('firstFrame'); state(null); }, { 
 function renderClips() {
   const items = clips.length ? clips : moments.map((m) => ({ title: m.card.product.title, start: m.start, end: m.end }));
   $('clips').replaceChildren(...items.map((c) => h('li', {},
-    c.url && c.start == null ? h('a', { class: 'button', href: c.url }, c.title)
+    c.url && c.start == null ? h('a', { class: 'button', href: withPass(c.url) }, c.title)
       : h('button', { type: 'button', onclick: () => { video.currentTime = c.start; video.play().catch(() => {}); } },
         h('span', {}, c.title), h('span', { class: 't' }, offset(c.start))))));
 }
 
 async function loadTimeline() {
   try {
-    const res = await fetch(B.links.timeline);
+    const res = await fetch(withPass(B.links.timeline));
     if (!res.ok) return;
     const t = parseTimeline(await res.json());
     if (t.cards.length) {
@@ -78,7 +90,12 @@ async function loadTimeline() {
 
 async function loadHLS() {
   state('Replay', null, 'Loading the recording…', true);
-  const head = await fetch(B.links.hls, { method: 'GET' }).catch(() => null);
+  const src = withPass(B.links.hls);
+  const head = await fetch(src, { method: 'GET' }).catch(() => null);
+  if (head && (head.status === 401 || head.status === 403)) {
+    vipGate(true);
+    return;
+  }
   if (!head || !head.ok) {
     state('Replay', 'Coming soon', B.burst.state === 'ended'
       ? 'The recording is being prepared. This page will pick it up in a moment.'
@@ -87,14 +104,14 @@ async function loadHLS() {
     return;
   }
   if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = B.links.hls;
+    video.src = src;
   } else {
     await loadScript(new URL('../vendor/hls.light.min.js', import.meta.url).href);
     const Hls = window.Hls;
     if (!Hls?.isSupported()) { state('Replay', null, 'This browser cannot play the replay.'); return; }
     const hls = new Hls({ enableWorker: false });
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) { state('Replay', null, 'The replay stopped loading. Retrying…', true); hls.startLoad(); } });
-    hls.loadSource(B.links.hls);
+    hls.loadSource(src);
     hls.attachMedia(video);
   }
   // Autoplay is allowed muted only; the button (or the controls) unmutes.
@@ -114,6 +131,32 @@ function loadScript(src) {
   });
 }
 
+/** Asks for the VIP pass; refused says the last one did not open the replay. */
+function vipGate(refused) {
+  const form = h('form', { class: 'key-form', onsubmit: (e) => {
+    e.preventDefault();
+    const value = form.querySelector('input').value.trim();
+    if (!value) return;
+    pass = value;
+    sessionStorage.setItem(passKey, pass);
+    start();
+  } },
+  h('label', { for: 'vip-pass' }, 'VIP pass'),
+  h('input', { id: 'vip-pass', type: 'password', autocomplete: 'off', required: true }),
+  h('button', { class: 'button button-primary', type: 'submit' }, 'Watch backstage'));
+  $('overlay-state').replaceChildren(h('p', { class: 'kicker' }, 'VIP only'), h('p', { class: 'big' }, 'Backstage replay'),
+    h('p', { class: 'note' }, 'This replay is for VIP pass holders. Paste your pass to watch.'), form,
+    ...(refused ? [h('p', { class: 'form-error', role: 'alert' }, 'That pass did not open the replay.')] : []));
+}
+
+function start() {
+  if (pass) channel.url.searchParams.set('pass', pass);
+  if (channel.ws) channel.ws.close(); // reconnects with the pass
+  else channel.connect();
+  loadTimeline();
+  loadHLS().catch((err) => toast(err.message, { error: true }));
+}
+
 renderClips();
-loadTimeline();
-loadHLS().catch((err) => toast(err.message, { error: true }));
+if (B.burst.vip_only && !pass) vipGate(false);
+else start();
