@@ -26,6 +26,7 @@ import (
 	"github.com/dropcast/dropcast/drops"
 	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/ingest"
+	"github.com/dropcast/dropcast/kpi"
 	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/server"
@@ -136,6 +137,10 @@ type App struct {
 	// (the recorder attaches with Media.OnStream).
 	Media *sfu.Registry
 	rtsp  *ingest.RTSP
+	// audience batches channel joins and peak viewers for the KPIs; Run
+	// runs it. KPIs computes the reports, exposed for tests.
+	audience *kpi.Tracker
+	KPIs     *kpi.Reports
 }
 
 // New opens the database, migrates it, builds every component and binds the
@@ -260,6 +265,8 @@ func (a *App) buildCommerce(reg prometheus.Registerer) error {
 	if err != nil {
 		return fmt.Errorf("shopper channel: %w", err)
 	}
+	a.audience = kpi.NewTracker(a.pool, a.bus, a.log, 0)
+	a.KPIs = kpi.NewReports(a.pool, a.Drops)
 	for _, c := range a.channel.Collectors() {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register channel metrics: %w", err)
@@ -338,6 +345,8 @@ func (a *App) buildHTTP(reg *prometheus.Registry, shoppers *shopper.Signer, imag
 		Recorder: a.Recorder,
 		Images:   images,
 		Media:    a.Media,
+		Audience: a.audience,
+		KPIs:     a.KPIs,
 	})
 	if err != nil {
 		return err
@@ -378,6 +387,7 @@ func (a *App) Run(ctx context.Context) error {
 	}{
 		{"channel", a.channel.Run},
 		{"checkout", a.Checkout.Run},
+		{"kpi", a.audience.Run},
 	} {
 		bg.Go(func() {
 			if err := c.run(bgCtx); err != nil {

@@ -24,7 +24,10 @@ import (
 const testAdminToken = "test-admin-token-0123456789"
 
 // startApp runs an App on 127.0.0.1:0 with a fresh database and data dir.
-func startApp(t *testing.T) (*App, string) {
+func startApp(t *testing.T) (*App, string) { return startAppWith(t, nil) }
+
+// startAppWith is startApp with the Config adjusted by tune first.
+func startAppWith(t *testing.T, tune func(*Config)) (*App, string) {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
 	dir := t.TempDir()
@@ -32,7 +35,11 @@ func startApp(t *testing.T) (*App, string) {
 	if os.Getenv("APP_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	a, err := New(t.Context(), Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: testAdminToken, DataDir: dir}, logger)
+	cfg := Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: testAdminToken, DataDir: dir}
+	if tune != nil {
+		tune(&cfg)
+	}
+	a, err := New(t.Context(), cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,11 +68,20 @@ type Sale struct {
 	At       time.Time
 }
 
+// Viewers is published when the number of shoppers on a burst's channel
+// changes (coalesced: at most once per the channel's viewers interval).
+type Viewers struct {
+	BurstID int64
+	Count   int
+	At      time.Time
+}
+
 func (BurstState) event()   {}
 func (CardShown) event()    {}
 func (CardHidden) event()   {}
 func (StockChanged) event() {}
 func (Sale) event()         {}
+func (Viewers) event()      {}
 
 // DefaultQueue is the queue length of a subscription made with size 0.
 const DefaultQueue = 256
@@ -124,6 +133,8 @@ func ForBurst(burstID int64) func(Event) bool {
 		case CardHidden:
 			return e.BurstID == burstID
 		case Sale:
+			return e.BurstID == burstID
+		case Viewers:
 			return e.BurstID == burstID
 		}
 		return false

@@ -314,6 +314,7 @@ func (h *Hub) tickViewers() {
 	if n := len(h.viewers); n != h.sentCount {
 		h.sentCount = n
 		h.broadcast(Everyone, viewersMsg{Type: TypeViewers, Viewers: n})
+		h.reg.deps.Bus.Publish(events.Viewers{BurstID: h.id, Count: n, At: time.Now()})
 	}
 }
 

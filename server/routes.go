@@ -57,6 +57,7 @@ func (s *Server) routes() {
 	s.routesChannel()
 	s.routesCheckout()
 	s.routesRecorder()
+	s.routesKPI()
 	s.routesWeb()
 	s.routesMedia()
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/kpi"
 	"github.com/dropcast/dropcast/live"
 )
 
@@ -106,7 +108,16 @@ func (s *Server) channelRefusal(w http.ResponseWriter, r *http.Request) error {
 	client := live.Client{BurstID: burstID, Shopper: string(id), Host: host}
 	// The channel owns the connection now; returning lets net/http free
 	// the request's buffers.
-	_ = s.channel.Attach(ws, client) // ErrClosed: shutting down, the socket got 1001
+	if err := s.channel.Attach(ws, client); err != nil {
+		return nil // ErrClosed: shutting down, the socket got 1001
+	}
+	if !host && s.audience != nil {
+		mode := kpi.ModeLive
+		if b.State == drops.StateEnded {
+			mode = kpi.ModeReplay
+		}
+		s.audience.Seen(burstID, string(id), mode, time.Now())
+	}
 	return nil
 }
 

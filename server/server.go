@@ -24,6 +24,7 @@ import (
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/checkout"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/kpi"
 	"github.com/dropcast/dropcast/live"
 	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/sfu"
@@ -77,6 +78,10 @@ type Deps struct {
 	Images *catalog.ImageStore
 	// Media is the live media core (WHIP/WHEP); nil disables those routes.
 	Media *sfu.Registry
+	// Audience records channel joins for the KPIs; nil records none.
+	Audience *kpi.Tracker
+	// KPIs answers the KPI routes; nil leaves them out.
+	KPIs *kpi.Reports
 }
 
 // Server routes HTTP requests. Build it with New; it holds no goroutines of
@@ -98,6 +103,8 @@ type Server struct {
 	web      *webPages
 	images   *catalog.ImageStore
 	media    *sfu.Registry
+	audience *kpi.Tracker
+	kpis     *kpi.Reports
 }
 
 // New builds a Server and its routes.
@@ -125,6 +132,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		recorder: d.Recorder,
 		images:   d.Images,
 		media:    d.Media,
+		audience: d.Audience,
+		kpis:     d.KPIs,
 	}
 	assets, err := newWebAssets()
 	if err != nil {
