@@ -28,6 +28,10 @@ func TestAdminPage(t *testing.T) {
 	waitFor(t, ctx, 5*time.Second, "refusal", `document.getElementById('token-error').textContent === 'Wrong admin token.'`)
 	run(t, ctx, "sign in", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('admin-token').value = %q; document.querySelector('#token-form button').click()`, adminToken)))
 	waitFor(t, ctx, 10*time.Second, "drop listed", `document.querySelectorAll('.admin-drop tbody tr').length === 4 + 7`)
+	// Results from the KPI API: nobody has watched or bought in the fresh demo.
+	waitFor(t, ctx, 5*time.Second, "drop results", `/^0 shoppers · 0 orders · 0 units · /.test(document.querySelector('.kpi-summary')?.textContent || '')
+		&& document.querySelectorAll('.kpi-audience').length === 4 && document.querySelector('.kpi-audience').textContent === '0 live (peak 0) · 0 replay'
+		&& document.querySelectorAll('.kpi-sold').length === 7`)
 
 	// Upload a picture for the first product.
 	p := firstProduct(t, e)

@@ -1,6 +1,7 @@
 // A small admin page: sign in with the admin token, list drops with their
-// bursts (host and watch links, stream-key rotation) and products (image
-// upload). Everything goes through the admin API.
+// results (audience, sales, sell-through from the KPI API), bursts (host and
+// watch links, stream-key rotation) and products (image upload). Everything
+// goes through the admin API.
 import { $, h, when, money, toast, errorText, picture } from './util.js';
 
 let token = sessionStorage.getItem('dropcast.admin') || '';
@@ -21,21 +22,38 @@ async function signIn(t) {
   if (!drops.length) $('admin-body').append(h('p', { class: 'muted' }, 'No drops yet. Create one with POST /api/drops, or run `dropcast demo`.'));
 }
 
+const pct = (x) => `${(100 * x).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
+
+/** The drop's KPIs, or null when they cannot be had (the page works without). */
+async function dropKPIs(id) {
+  const res = await api(`/api/drops/${id}/kpis`).catch(() => null);
+  return res && res.ok ? res.json() : null;
+}
+
 async function renderDrop(d) {
-  const full = await (await api(`/api/drops/${d.id}`)).json();
+  const [full, kpis] = await Promise.all([api(`/api/drops/${d.id}`).then((r) => r.json()), dropKPIs(d.id)]);
+  const burstKPI = new Map((kpis?.bursts || []).map((k) => [k.burst_id, k]));
+  const sold = new Map();
+  for (const v of kpis?.variants || []) sold.set(v.product_id, (sold.get(v.product_id) || 0) + v.sold);
+  const audience = (k) => (k ? `${k.audience.live_shoppers} live (peak ${k.audience.peak_viewers}) · ${k.audience.replay_shoppers} replay` : '');
+  const sales = (k) => (k ? `${money(k.sales.revenue, full.currency)} · ${k.sales.orders} orders · ${pct(k.conversion)} conv.` : '');
   const sec = h('section', { class: 'panel admin-drop' },
     h('h2', {}, full.title, ' ', h('a', { href: `/d/${full.slug}` }, `/d/${full.slug}`)),
     h('p', { class: 'muted' }, `${when(full.starts_at)} – ${when(full.ends_at)} · ${full.currency}`),
+    kpis ? h('p', { class: 'kpi-summary' }, `${kpis.shoppers} shoppers · ${kpis.sales.orders} orders · ${kpis.sales.units} units · `,
+      h('strong', {}, money(kpis.sales.revenue, full.currency)), kpis.sales.in_carts ? ` · ${kpis.sales.in_carts} in carts now` : '') : null,
     h('h3', { class: 'subhead' }, 'Bursts'),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Burst'), h('th', {}, 'When'), h('th', {}, 'State'), h('th', {}, 'Links'))),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Burst'), h('th', {}, 'When'), h('th', {}, 'State'), h('th', {}, 'Audience'), h('th', {}, 'Sales'), h('th', {}, 'Links'))),
       h('tbody', {}, full.bursts.map((b) => h('tr', {},
         h('td', {}, b.title), h('td', {}, when(b.scheduled_at)), h('td', {}, b.state),
+        h('td', { class: 'kpi-audience' }, audience(burstKPI.get(b.id))), h('td', { class: 'kpi-sales' }, sales(burstKPI.get(b.id))),
         h('td', {}, h('a', { href: `/host/${b.id}` }, 'host'), ' · ', h('a', { href: `/watch/${b.id}` }, 'watch'), ' · ', h('a', { href: `/replay/${b.id}` }, 'replay'), ' · ',
           h('button', { class: 'linkish', type: 'button', onclick: (e) => rotate(b, e.currentTarget) }, 'new stream key')))))),
     h('h3', { class: 'subhead' }, 'Products'),
     h('table', {}, h('tbody', {}, full.products.map((p) => h('tr', {},
       h('td', {}, h('div', { class: 'thumbs' }, p.images.slice(0, 4).map((u) => picture(u, '', '36px')))),
       h('td', {}, p.title, h('br'), h('span', { class: 'muted' }, p.variants.map((v) => `${v.label} ${money(v.price, full.currency)} (${v.available})`).join(' · '))),
+      h('td', { class: 'kpi-sold' }, kpis ? `${sold.get(p.id) || 0} sold` : ''),
       h('td', {}, h('label', { class: 'sr-only', for: `img-${p.id}` }, `Upload an image for ${p.title}`),
         h('input', { id: `img-${p.id}`, type: 'file', accept: 'image/jpeg,image/png', onchange: (e) => upload(p, e.currentTarget) })))))));
   return sec;
