@@ -109,20 +109,35 @@ func (p *Publisher) hasTrack(kind string) bool {
 	return p.tracks[slot] != nil
 }
 
-// startSinks announces the session's tracks to the sinks, once.
+// startSinks announces the session's tracks to the sinks, once, and hands
+// them this session's video from the GOP cache: a WebRTC track is declared on
+// its first packet, so the audio track often arrives after the first
+// keyframe has gone by, and without the cache a recording would start only at
+// the next keyframe. It runs under the stream's mutex (sinks only queue), so
+// no packet forwarded meanwhile can reach a sink ahead of the cached ones.
 func (p *Publisher) startSinks() {
 	st := p.st
 	st.mu.Lock()
+	defer st.mu.Unlock()
 	if p.started || st.pub != p {
-		st.mu.Unlock()
 		return
 	}
 	p.started = true
 	tracks := p.sinkTracks()
-	sinks := st.sinks
-	st.mu.Unlock()
-	for _, s := range sinks {
+	var early []*packet
+	if p.sinkIdx[trackVideo] >= 0 {
+		for _, q := range st.gop.snapshot() {
+			if !q.arrival.Before(p.created) { // not a previous session's picture
+				early = append(early, q)
+			}
+		}
+	}
+	for _, s := range st.sinks {
 		s.s.SinkStart(tracks)
+		for _, q := range early {
+			pkt := rtp.Packet{Header: q.hdr, Payload: q.payload}
+			s.s.SinkRTP(p.sinkIdx[trackVideo], &pkt, q.arrival)
+		}
 	}
 }
 
