@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/kpi"
 )
 
 // storyRoutes are the routes the full story needs from the media, channel,
@@ -131,6 +132,29 @@ func TestFullStory(t *testing.T) {
 	replay := tab(t, ctx)
 	run(t, replay, "open replay", chromedp.Navigate(e.base+burstPath("/replay", head.Burst.ID)))
 	waitVideoPlays(t, replay, "#video", 60*time.Second)
+
+	// 8. The burst's KPIs count the shopper live and on the replay, the
+	// peak, the pin and the paid add through the card.
+	var card kpi.CardReport
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		rep, err := e.app.KPIs.Burst(t.Context(), head.Burst.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rep.Cards {
+			if fmt.Sprint(c.CardID) == cardID {
+				card = c
+			}
+		}
+		a, live := rep.Audience, rep.DuringLive
+		if a.LiveShoppers == 1 && a.ReplayShoppers == 1 && a.PeakViewers == 1 && live.Orders == 1 && live.Units == 1 &&
+			card.Pins == 1 && card.DuringLive.Units == 1 && rep.Conversion == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("burst KPIs: audience %+v, during live %+v, conversion %v, card %s %+v", a, live, rep.Conversion, cardID, card)
+		}
+	}
 }
 
 // goLive signs in on the host page, starts the fake camera and publishes.

@@ -68,8 +68,10 @@ type Sale struct {
 	At       time.Time
 }
 
-// Viewers is published when the number of shoppers on a burst's channel
-// changes (coalesced: at most once per the channel's viewers interval).
+// Viewers is the number of distinct shoppers on a live burst's channel:
+// published once the burst is live, then on each change (coalesced: at most
+// once per the channel's viewers interval). Counts before the start or after
+// the end are not published.
 type Viewers struct {
 	BurstID int64
 	Count   int

@@ -59,7 +59,7 @@ type peak struct {
 // any goroutine; Run owns the flushing.
 type Tracker struct {
 	pool     *pgxpool.Pool
-	bus      *events.Bus
+	sub      *events.Subscription
 	log      *slog.Logger
 	interval time.Duration
 
@@ -70,12 +70,13 @@ type Tracker struct {
 }
 
 // NewTracker returns a Tracker writing to pool every interval (0: the
-// default) and following viewer counts on bus.
+// default) and following viewer counts on bus from now on (Run reads them).
 func NewTracker(pool *pgxpool.Pool, bus *events.Bus, log *slog.Logger, interval time.Duration) *Tracker {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
-	return &Tracker{pool: pool, bus: bus, log: log, interval: interval,
+	sub := bus.Subscribe(1024, func(e events.Event) bool { _, ok := e.(events.Viewers); return ok })
+	return &Tracker{pool: pool, sub: sub, log: log, interval: interval,
 		pending: make(map[audienceKey]visit), peaks: make(map[int64]peak)}
 }
 
@@ -97,8 +98,8 @@ func (t *Tracker) Seen(burstID int64, shopper string, mode Mode, at time.Time) {
 	t.pending[k] = v
 }
 
-// viewers notes a viewer count; only the highest since the last flush is
-// kept, and the database keeps it only while the burst is live.
+// viewers notes a live viewer count; only the highest since the last flush
+// is kept.
 func (t *Tracker) viewers(e events.Viewers) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -108,9 +109,10 @@ func (t *Tracker) viewers(e events.Viewers) {
 }
 
 // Run follows viewer counts and flushes every interval until ctx is done,
-// then flushes once more (bounded) so that a clean shutdown loses nothing.
+// then flushes once more (bounded) so that a clean shutdown loses nothing,
+// and stops following the bus. Call it once.
 func (t *Tracker) Run(ctx context.Context) error {
-	sub := t.bus.Subscribe(1024, func(e events.Event) bool { _, ok := e.(events.Viewers); return ok })
+	sub := t.sub
 	defer sub.Close()
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
@@ -201,13 +203,13 @@ func (t *Tracker) writePeaks(ctx context.Context, peaks map[int64]peak) error {
 	for id, p := range peaks {
 		ids, ns, ats = append(ids, id), append(ns, int32(p.n)), append(ats, p.at)
 	}
-	// Only counts taken while the burst is live make its peak: the replay's
-	// audience is reported apart.
+	// The counts are the live audience's (events.Viewers): the replay's is
+	// reported apart.
 	_, err := t.pool.Exec(ctx, `
 		INSERT INTO burst_peaks (burst_id, peak_viewers, peak_at)
 		SELECT u.burst_id, u.n, u.at
 		FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u(burst_id, n, at)
-		JOIN bursts b ON b.id = u.burst_id AND b.state IN ('live', 'ending')
+		JOIN bursts b ON b.id = u.burst_id
 		ON CONFLICT (burst_id) DO UPDATE SET peak_viewers = excluded.peak_viewers, peak_at = excluded.peak_at
 		WHERE excluded.peak_viewers > burst_peaks.peak_viewers`, ids, ns, ats)
 	if err != nil {

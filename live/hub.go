@@ -38,6 +38,7 @@ type Hub struct {
 	timer     *time.Timer
 	byShopper map[string][]*conn
 	viewers   map[string]int
+	busCount  int // the viewer count last published on the bus; -1 before
 	sentCount int
 	stock     map[int64]int
 	stockSent map[int64]time.Time
@@ -87,6 +88,7 @@ func newHub(reg *Registry, id int64) *Hub {
 		active:    make(map[int64]*activeCard),
 		byShopper: make(map[string][]*conn),
 		viewers:   make(map[string]int),
+		busCount:  -1,
 		stock:     make(map[int64]int),
 		stockSent: make(map[int64]time.Time),
 	}
@@ -314,7 +316,12 @@ func (h *Hub) tickViewers() {
 	if n := len(h.viewers); n != h.sentCount {
 		h.sentCount = n
 		h.broadcast(Everyone, viewersMsg{Type: TypeViewers, Viewers: n})
-		h.reg.deps.Bus.Publish(events.Viewers{BurstID: h.id, Count: n, At: time.Now()})
+	}
+	// The live audience goes out on the bus (the KPIs keep its peak): the
+	// count at the first tick of the live burst, then each change.
+	if n := len(h.viewers); h.isLive() && n != h.busCount {
+		h.busCount = n
+		h.reg.deps.Bus.Publish(events.Viewers{BurstID: h.id, Count: n, At: h.now()})
 	}
 }
 
