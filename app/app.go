@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/dropcast/dropcast/ingest"
 	"github.com/dropcast/dropcast/kpi"
 	"github.com/dropcast/dropcast/live"
+	"github.com/dropcast/dropcast/netlimit"
 	"github.com/dropcast/dropcast/recorder"
 	"github.com/dropcast/dropcast/server"
 	"github.com/dropcast/dropcast/sfu"
@@ -44,6 +46,9 @@ type Config struct {
 	DatabaseURL string
 	// HTTPAddr is the HTTP listen address. It defaults to ":8080".
 	HTTPAddr string
+	// MaxConnsPerIP caps the HTTP connections (websockets included) one
+	// client IP may hold open; loopback peers are exempt. 0: no cap.
+	MaxConnsPerIP int
 	// PublicURL is the base URL clients use. It defaults to
 	// http://localhost:PORT from HTTPAddr.
 	PublicURL string
@@ -117,8 +122,10 @@ type App struct {
 	log      *slog.Logger
 	pool     *pgxpool.Pool
 	listener net.Listener
-	http     *http.Server
-	bus      *events.Bus
+	// connLimit is listener, counting connections per client IP.
+	connLimit *netlimit.Listener
+	http      *http.Server
+	bus       *events.Bus
 
 	// Drops and Catalog are exposed for tests and subcommands.
 	Drops   *drops.Service
@@ -209,10 +216,15 @@ func (a *App) openStore(ctx context.Context) error {
 // when none is configured.
 func (a *App) listen() error {
 	var err error
-	a.listener, err = net.Listen("tcp", a.cfg.HTTPAddr)
+	l, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", a.cfg.HTTPAddr, err)
 	}
+	a.connLimit = netlimit.Wrap(l, netlimit.Options{Max: a.cfg.MaxConnsPerIP, Exempt: netlimit.Loopback,
+		OnRefuse: func(addr netip.Addr) {
+			a.log.Debug("connection refused: too many open from one address", "addr", addr, "max", a.cfg.MaxConnsPerIP)
+		}})
+	a.listener = a.connLimit
 	if a.cfg.PublicURL == "" {
 		_, port, _ := net.SplitHostPort(a.listener.Addr().String())
 		a.cfg.PublicURL = "http://localhost:" + port
@@ -324,6 +336,12 @@ func (a *App) startMedia(ctx context.Context, reg prometheus.Registerer) error {
 
 // buildHTTP builds the HTTP surface over every component.
 func (a *App) buildHTTP(reg *prometheus.Registry, shoppers *shopper.Signer, images *catalog.ImageStore) error {
+	if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "dropcast_http_connections_refused_total",
+		Help: "TCP connections closed at accept because their client IP already held MAX_CONNS_PER_IP open.",
+	}, func() float64 { return float64(a.connLimit.Refused()) })); err != nil {
+		return fmt.Errorf("register connection-cap metric: %w", err)
+	}
 	rtspAddr := ""
 	if a.rtsp != nil {
 		rtspAddr = a.cfg.RTSPAddr

@@ -39,6 +39,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	fs.SetOutput(stderr)
 	fs.StringVar(&s.app.DatabaseURL, "database-url", envOr(getenv, "DATABASE_URL", DefaultDatabaseURL), "PostgreSQL URL (DATABASE_URL)")
 	fs.StringVar(&s.app.HTTPAddr, "http-addr", envOr(getenv, "HTTP_ADDR", ":8080"), "HTTP listen address (HTTP_ADDR)")
+	fs.IntVar(&s.app.MaxConnsPerIP, "max-conns-per-ip", int(intEnv(getenv, "MAX_CONNS_PER_IP", 256)), "most HTTP/websocket connections one client IP may hold open, loopback exempt; 0: no cap (MAX_CONNS_PER_IP)")
 	fs.StringVar(&s.app.PublicURL, "public-url", envOr(getenv, "PUBLIC_URL", ""), "base URL clients use; default http://localhost:PORT (PUBLIC_URL)")
 	fs.StringVar(&s.app.DataDir, "data-dir", envOr(getenv, "DATA_DIR", "./data"), "directory for recordings, clips and demo key seed (DATA_DIR)")
 	fs.StringVar(&s.logFormat, "log-format", envOr(getenv, "LOG_FORMAT", "text"), "log format: text or json (LOG_FORMAT)")

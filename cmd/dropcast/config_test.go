@@ -19,13 +19,15 @@ func TestSettingsPrecedence(t *testing.T) {
 		want func(settings) string // "" when fine
 	}{
 		{"defaults", nil, nil, func(s settings) string {
-			if s.app.DatabaseURL != DefaultDatabaseURL || s.app.HTTPAddr != ":8080" || s.app.PublicURL != "http://localhost:8080" || s.app.ShutdownTimeout != 10*time.Second {
+			if s.app.DatabaseURL != DefaultDatabaseURL || s.app.HTTPAddr != ":8080" || s.app.PublicURL != "http://localhost:8080" || s.app.ShutdownTimeout != 10*time.Second ||
+				s.app.MaxConnsPerIP != 256 {
 				return "wrong defaults"
 			}
 			return ""
 		}},
-		{"env", nil, map[string]string{"DATABASE_URL": "postgres://x/y", "HTTP_ADDR": "127.0.0.1:9000", "ADMIN_TOKEN": "t0k", "SHUTDOWN_TIMEOUT": "3s"}, func(s settings) string {
-			if s.app.DatabaseURL != "postgres://x/y" || s.app.PublicURL != "http://localhost:9000" || s.app.AdminToken != "t0k" || s.app.ShutdownTimeout != 3*time.Second {
+		{"env", nil, map[string]string{"DATABASE_URL": "postgres://x/y", "HTTP_ADDR": "127.0.0.1:9000", "ADMIN_TOKEN": "t0k", "SHUTDOWN_TIMEOUT": "3s", "MAX_CONNS_PER_IP": "0"}, func(s settings) string {
+			if s.app.DatabaseURL != "postgres://x/y" || s.app.PublicURL != "http://localhost:9000" || s.app.AdminToken != "t0k" || s.app.ShutdownTimeout != 3*time.Second ||
+				s.app.MaxConnsPerIP != 0 {
 				return "env not applied"
 			}
 			return ""
