@@ -280,12 +280,3 @@ func listenLoopback(t *testing.T) net.Listener {
 	}
 	return ln
 }
-
-// tryWait reports whether predicate becomes true within d, without failing
-// the test.
-func tryWait(ctx context.Context, d time.Duration, predicate string) bool {
-	ctx, cancel := within(ctx, d+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(d), chromedp.WithPollingInterval(50*time.Millisecond)))
-	return err == nil
-}

@@ -51,7 +51,7 @@ async function renderDrop(d) {
           h('button', { class: 'linkish', type: 'button', onclick: (e) => rotate(b, e.currentTarget) }, 'new stream key')))))),
     h('h3', { class: 'subhead' }, 'Products'),
     h('table', {}, h('tbody', {}, full.products.map((p) => h('tr', {},
-      h('td', {}, h('div', { class: 'thumbs' }, p.images.slice(0, 4).map((u) => picture(u, '', '36px')))),
+      h('td', {}, h('div', { class: 'thumbs', id: `thumbs-${p.id}` }, thumbs(p.images))),
       h('td', {}, p.title, h('br'), h('span', { class: 'muted' }, p.variants.map((v) => `${v.label} ${money(v.price, full.currency)} (${v.available})`).join(' · '))),
       h('td', { class: 'kpi-sold' }, kpis ? `${sold.get(p.id) || 0} sold` : ''),
       h('td', {}, h('label', { class: 'sr-only', for: `img-${p.id}` }, `Upload an image for ${p.title}`),
@@ -67,11 +67,17 @@ async function rotate(b, btn) {
   btn.replaceWith(h('span', { class: 'once' }, `Shown once: ${j.stream_key}`));
 }
 
+const thumbs = (images) => images.slice(0, 4).map((u) => picture(u, '', '36px'));
+
+// upload adds an image and refreshes that product's thumbnails only: the
+// rest of the page (and a click on it) is left alone.
 async function upload(p, input) {
   const file = input.files[0];
   if (!file) return;
   const res = await api(`/api/products/${p.id}/images`, { method: 'POST', headers: { 'Content-Type': file.type || 'application/octet-stream' }, body: file });
   if (!res.ok) { toast(await errorText(res), { error: true }); return; }
   toast('Image added');
-  signIn(token);
+  input.value = '';
+  const fresh = await api(`/api/products/${p.id}`).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (fresh) $(`thumbs-${p.id}`).replaceChildren(...thumbs(fresh.images));
 }
