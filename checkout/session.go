@@ -196,6 +196,10 @@ func (s *Service) reopenCart(ctx context.Context, orderID int64) error {
 // ids in metadata and client_reference_id, an idempotency key from the order.
 func (s *Service) createSession(ctx context.Context, o Order, now time.Time) (*stripe.CheckoutSession, error) {
 	currency := strings.ToLower(o.Currency)
+	ships, err := s.shippingCountries(ctx, o.DropID)
+	if err != nil {
+		return nil, err
+	}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		ClientReferenceID: stripe.String(fmtID(o.ID)),
@@ -217,6 +221,9 @@ func (s *Service) createSession(ctx context.Context, o Order, now time.Time) (*s
 			},
 		})
 	}
+	if len(ships) > 0 {
+		params.ShippingAddressCollection = &stripe.CheckoutSessionShippingAddressCollectionParams{AllowedCountries: stripe.StringSlice(ships)}
+	}
 	for k, v := range orderMetadata(o) {
 		params.AddMetadata(k, v)
 	}
@@ -224,7 +231,7 @@ func (s *Service) createSession(ctx context.Context, o Order, now time.Time) (*s
 	// databases that both have an order 1 (Stripe keeps keys for 24 h).
 	params.SetIdempotencyKey(fmt.Sprintf("dropcast-order-%d-%d", o.ID, o.CreatedAt.UnixMicro()))
 	var sess *stripe.CheckoutSession
-	err := s.stripe.do(ctx, func(ctx context.Context) error {
+	err = s.stripe.do(ctx, func(ctx context.Context) error {
 		callCtx, cancel := context.WithTimeout(ctx, s.cfg.StripeTimeout)
 		defer cancel()
 		params.Context = callCtx

@@ -26,6 +26,7 @@ type SessionEvent struct {
 	Currency      string            // ISO 4217, any case
 	Created       time.Time         //
 	Metadata      map[string]string // extra metadata
+	Customer      *Customer         // customer_details and shipping_details (nil: neither)
 }
 
 // JSON returns the event as Stripe would deliver it, with stripe-go's API
@@ -39,6 +40,14 @@ func (e SessionEvent) JSON() []byte {
 	if e.OrderID != 0 {
 		md["order_id"] = fmtID(e.OrderID)
 		ref = fmtID(e.OrderID)
+	}
+	var details, shipping any
+	if c := e.Customer; c != nil {
+		details = map[string]any{"email": c.Email, "name": c.Name, "phone": c.Phone}
+		if a := c.Shipping; a != nil {
+			shipping = map[string]any{"name": a.Name, "address": map[string]any{"line1": a.Line1, "line2": a.Line2,
+				"city": a.City, "state": a.State, "postal_code": a.PostalCode, "country": a.Country}}
+		}
 	}
 	status := "complete"
 	if e.Type == string(stripe.EventTypeCheckoutSessionExpired) {
@@ -61,6 +70,8 @@ func (e SessionEvent) JSON() []byte {
 			"status":              status,
 			"amount_total":        e.AmountTotal,
 			"currency":            strings.ToLower(e.Currency),
+			"customer_details":    details,
+			"shipping_details":    shipping,
 		}},
 	})
 	return b
@@ -91,6 +102,14 @@ func (s *Service) SimulatePayment(ctx context.Context, id int64) (payload []byte
 	if o.Status != StatusPending {
 		return nil, "", apperr.Errorf(apperr.Conflict, "order %d is %s, not pending", id, o.Status)
 	}
+	// A placeholder customer, so that what follows a payment (the order's
+	// customer, the fulfillment export) can be tried without Stripe.
+	customer := &Customer{Email: "shopper@example.com", Name: "Test Shopper"}
+	if ships, err := s.shippingCountries(ctx, o.DropID); err != nil {
+		return nil, "", err
+	} else if len(ships) > 0 {
+		customer.Shipping = &Address{Name: "Test Shopper", Line1: "1 Test Street", City: "Testville", PostalCode: "00000", Country: ships[0]}
+	}
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce) // crypto/rand never fails on supported platforms
 	payload = SessionEvent{
@@ -102,6 +121,7 @@ func (s *Service) SimulatePayment(ctx context.Context, id int64) (payload []byte
 		AmountTotal:   o.Amount,
 		Currency:      o.Currency,
 		Created:       time.Now(),
+		Customer:      customer,
 	}.JSON()
 	// Signatures are checked against the wall clock, not checkout's clock.
 	return payload, SignEvent(payload, s.cfg.StripeWebhookSecret, time.Now()), nil

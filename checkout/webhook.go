@@ -163,6 +163,11 @@ func (s *Service) applySession(ctx context.Context, tx pgx.Tx, typ stripe.EventT
 		s.log.Warn("stripe event for another session of the order", "order_id", orderID, "stripe_session_id", sess.ID)
 		return OutcomeUnknownSession, nil, nil, nil
 	}
+	if typ == stripe.EventTypeCheckoutSessionCompleted || typ == stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded {
+		if err := storeCustomer(ctx, tx, o.ID, sessionCustomer(sess)); err != nil {
+			return "", nil, nil, err
+		}
+	}
 	switch typ {
 	case stripe.EventTypeCheckoutSessionCompleted:
 		if sess.PaymentStatus == stripe.CheckoutSessionPaymentStatusUnpaid {

@@ -177,6 +177,8 @@ func (s *Seeder) ensureDrop(ctx context.Context, now time.Time) (drops.Drop, boo
 		StartsAt:    now.Add(-5 * time.Minute),
 		EndsAt:      now.Add(Window),
 		Currency:    "USD",
+		// Hoodies and sneakers ship: checkout asks for an address here.
+		ShippingCountries: []string{"US", "CA", "GB", "IE", "DE", "FR", "NL", "AU"},
 	})
 	if err != nil {
 		return drops.Drop{}, false, fmt.Errorf("create demo drop: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/text/language"
 
 	"github.com/dropcast/dropcast/apperr"
 	"github.com/dropcast/dropcast/store"
@@ -36,6 +37,7 @@ var (
 	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	digitsRE   = regexp.MustCompile(`^[0-9]+$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	countryRE  = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 // DropInput creates a drop. Every field but Description is required.
@@ -46,6 +48,10 @@ type DropInput struct {
 	StartsAt    time.Time `json:"starts_at"`
 	EndsAt      time.Time `json:"ends_at"`
 	Currency    string    `json:"currency"`
+	// ShippingCountries are where the drop ships (ISO 3166-1 alpha-2, such
+	// as US or DE): checkout asks for a shipping address in one of them.
+	// Empty: nothing ships (no address is asked for).
+	ShippingCountries []string `json:"shipping_countries"`
 }
 
 // DropPatch changes the fields that are not nil.
@@ -56,6 +62,8 @@ type DropPatch struct {
 	StartsAt    *time.Time `json:"starts_at"`
 	EndsAt      *time.Time `json:"ends_at"`
 	Currency    *string    `json:"currency"`
+	// ShippingCountries replaces the list when present ([] clears it).
+	ShippingCountries *[]string `json:"shipping_countries"`
 }
 
 // Validate checks in the order fields are listed and reports the first fault.
@@ -84,6 +92,19 @@ func (in DropInput) Validate() error {
 	if !currencyRE.MatchString(in.Currency) {
 		return apperr.InvalidField("currency", "must be an ISO 4217 code in capitals, such as USD")
 	}
+	if len(in.ShippingCountries) > 250 {
+		return apperr.InvalidField("shipping_countries", "lists at most 250 countries")
+	}
+	seen := make(map[string]bool, len(in.ShippingCountries))
+	for _, c := range in.ShippingCountries {
+		if !isCountry(c) {
+			return apperr.InvalidField("shipping_countries", "%q is not an ISO 3166-1 alpha-2 country code in capitals, such as US or GB", c)
+		}
+		if seen[c] {
+			return apperr.InvalidField("shipping_countries", "%s is listed twice", c)
+		}
+		seen[c] = true
+	}
 	return nil
 }
 
@@ -97,11 +118,11 @@ func validTitle(field, s string) error {
 	return nil
 }
 
-const dropColumns = `id, slug, title, description, starts_at, ends_at, currency, created_at, updated_at`
+const dropColumns = `id, slug, title, description, starts_at, ends_at, currency, shipping_countries, created_at, updated_at`
 
 func scanDrop(row pgx.Row) (Drop, error) {
 	var d Drop
-	err := row.Scan(&d.ID, &d.Slug, &d.Title, &d.Description, &d.StartsAt, &d.EndsAt, &d.Currency, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(&d.ID, &d.Slug, &d.Title, &d.Description, &d.StartsAt, &d.EndsAt, &d.Currency, &d.ShippingCountries, &d.CreatedAt, &d.UpdatedAt)
 	return d, err
 }
 
@@ -112,10 +133,10 @@ func (s *Service) CreateDrop(ctx context.Context, in DropInput) (Drop, error) {
 		return Drop{}, err
 	}
 	d, err := scanDrop(s.db.QueryRow(ctx, `
-		INSERT INTO drops (slug, title, description, starts_at, ends_at, currency)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO drops (slug, title, description, starts_at, ends_at, currency, shipping_countries)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING `+dropColumns,
-		in.Slug, in.Title, in.Description, in.StartsAt, in.EndsAt, in.Currency))
+		in.Slug, in.Title, in.Description, in.StartsAt, in.EndsAt, in.Currency, countries(in.ShippingCountries)))
 	if err != nil {
 		return Drop{}, dropWriteError(err, in.Slug)
 	}
@@ -183,13 +204,15 @@ func (s *Service) UpdateDrop(ctx context.Context, id int64, p DropPatch) (Drop, 
 		if err != nil {
 			return fmt.Errorf("read drop %d: %w", id, err)
 		}
-		in := DropInput{Slug: d.Slug, Title: d.Title, Description: d.Description, StartsAt: d.StartsAt, EndsAt: d.EndsAt, Currency: d.Currency}
+		in := DropInput{Slug: d.Slug, Title: d.Title, Description: d.Description, StartsAt: d.StartsAt, EndsAt: d.EndsAt, Currency: d.Currency,
+			ShippingCountries: d.ShippingCountries}
 		setIf(&in.Slug, p.Slug)
 		setIf(&in.Title, p.Title)
 		setIf(&in.Description, p.Description)
 		setIf(&in.StartsAt, p.StartsAt)
 		setIf(&in.EndsAt, p.EndsAt)
 		setIf(&in.Currency, p.Currency)
+		setIf(&in.ShippingCountries, p.ShippingCountries)
 		if err := in.Validate(); err != nil {
 			return err
 		}
@@ -211,15 +234,35 @@ func (s *Service) UpdateDrop(ctx context.Context, id int64, p DropPatch) (Drop, 
 			return &apperr.Error{Code: apperr.Conflict, Field: "starts_at", Message: fmt.Sprintf("%d burst(s) would fall outside the new window", outside)}
 		}
 		out, err = scanDrop(tx.QueryRow(ctx, `
-			UPDATE drops SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6, currency = $7, updated_at = now()
+			UPDATE drops SET slug = $2, title = $3, description = $4, starts_at = $5, ends_at = $6, currency = $7,
+			    shipping_countries = $8, updated_at = now()
 			WHERE id = $1 RETURNING `+dropColumns,
-			id, in.Slug, in.Title, in.Description, in.StartsAt, in.EndsAt, in.Currency))
+			id, in.Slug, in.Title, in.Description, in.StartsAt, in.EndsAt, in.Currency, countries(in.ShippingCountries)))
 		if err != nil {
 			return dropWriteError(err, in.Slug)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// isCountry reports whether c is an assigned ISO 3166-1 alpha-2 country
+// code in capitals (not a macro-region, a private-use or a reserved code
+// such as UK).
+func isCountry(c string) bool {
+	if !countryRE.MatchString(c) {
+		return false
+	}
+	r, err := language.ParseRegion(c)
+	return err == nil && r.IsCountry() && r.ISO3() != "ZZZ"
+}
+
+// countries is a never-nil list for the NOT NULL column.
+func countries(cs []string) []string {
+	if cs == nil {
+		return []string{}
+	}
+	return cs
 }
 
 func setIf[T any](dst *T, src *T) {

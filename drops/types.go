@@ -11,8 +11,10 @@ type Drop struct {
 	StartsAt    time.Time `json:"starts_at"`
 	EndsAt      time.Time `json:"ends_at"`
 	Currency    string    `json:"currency"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// ShippingCountries are where the drop ships; empty: nothing ships.
+	ShippingCountries []string  `json:"shipping_countries"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Kind says what a burst is for.

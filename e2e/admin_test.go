@@ -33,6 +33,19 @@ func TestAdminPage(t *testing.T) {
 		&& document.querySelectorAll('.kpi-audience').length === 4 && document.querySelector('.kpi-audience').textContent === '0 live (peak 0) · 0 replay'
 		&& document.querySelectorAll('.kpi-sold').length === 7`)
 
+	// The paid-orders export downloads the CSV with the token (the blob is
+	// caught here instead of saved).
+	if got := eval[string](t, ctx, `document.querySelector('.admin-drop button.export + .muted')?.textContent || ''`); !strings.HasPrefix(got, "Ships to US, CA") {
+		t.Errorf("shipping note %q, want the demo's countries", got)
+	}
+	run(t, ctx, "export", chromedp.Evaluate[chromedp.Void](`URL.createObjectURL = (b) => { window.exported = b; return 'blob:caught'; };
+		HTMLAnchorElement.prototype.click = function () { window.savedAs = this.download; };
+		document.querySelector('.admin-drop button.export').click()`))
+	waitFor(t, ctx, 10*time.Second, "CSV export", `!!window.exported && window.savedAs === 'demo-drop-paid-orders.csv'`)
+	if head := eval[string](t, ctx, `window.exported.text().then((t) => t.split('\n')[0])`); !strings.HasPrefix(head, "order_id,status,") {
+		t.Errorf("export starts %q, want the CSV header", head)
+	}
+
 	// Upload a picture for the first product.
 	p := firstProduct(t, e)
 	img := image.NewRGBA(image.Rect(0, 0, 800, 600))

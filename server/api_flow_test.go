@@ -109,8 +109,17 @@ func TestUpdates(t *testing.T) {
 	id := itoa(d.ID)
 
 	wantStatus(t, e.admin("PATCH", "/api/drops/"+id, map[string]any{"title": "Renamed"}, &d), http.StatusOK)
-	if d.Title != "Renamed" || d.Slug != "upd" {
+	if d.Title != "Renamed" || d.Slug != "upd" || len(d.ShippingCountries) != 0 {
 		t.Fatalf("patched drop %+v", d)
+	}
+	wantStatus(t, e.admin("PATCH", "/api/drops/"+id, map[string]any{"shipping_countries": []string{"US", "CA"}}, &d), http.StatusOK)
+	wantStatus(t, e.admin("PATCH", "/api/drops/"+id, map[string]any{"title": "Renamed again"}, &d), http.StatusOK)
+	if strings.Join(d.ShippingCountries, ",") != "US,CA" {
+		t.Fatalf("shipping countries %v after two patches, want US,CA kept", d.ShippingCountries)
+	}
+	wantStatus(t, e.admin("PATCH", "/api/drops/"+id, map[string]any{"shipping_countries": []string{}}, &d), http.StatusOK)
+	if len(d.ShippingCountries) != 0 {
+		t.Fatalf("shipping countries %v after clearing", d.ShippingCountries)
 	}
 	var b drops.Burst
 	wantStatus(t, e.admin("POST", "/api/drops/"+id+"/bursts", map[string]any{

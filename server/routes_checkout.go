@@ -32,6 +32,7 @@ func (s *Server) routesCheckout() {
 	// Admin: orders.
 	s.handleAPI("GET /api/orders", s.admin(s.listOrders))
 	s.handleAPI("GET /api/orders/{id}", s.admin(s.getOrder))
+	s.handleAPI("GET /api/orders.csv", s.admin(s.exportOrders))
 }
 
 // errCheckoutOff answers when the server runs without checkout.
@@ -243,6 +244,20 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	if s.checkout == nil {
 		return errCheckoutOff
 	}
+	f, err := orderFilter(r)
+	if err != nil {
+		return err
+	}
+	os, err := s.checkout.ListOrders(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orders": os})
+	return nil
+}
+
+// orderFilter reads ?drop=, ?burst=, ?before=, ?limit= and ?status=.
+func orderFilter(r *http.Request) (checkout.OrderFilter, error) {
 	q := r.URL.Query()
 	var f checkout.OrderFilter
 	for _, p := range []struct {
@@ -252,7 +267,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				return apperr.InvalidField(p.name, "must be an id")
+				return f, apperr.InvalidField(p.name, "must be an id")
 			}
 			*p.dst = n
 		}
@@ -260,17 +275,12 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return apperr.InvalidField("limit", "must be between 1 and 1000")
+			return f, apperr.InvalidField("limit", "must be between 1 and 1000")
 		}
 		f.Limit = n
 	}
 	f.Status = q.Get("status")
-	os, err := s.checkout.ListOrders(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": os})
-	return nil
+	return f, nil
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {

@@ -42,6 +42,8 @@ async function renderDrop(d) {
     h('p', { class: 'muted' }, `${when(full.starts_at)} – ${when(full.ends_at)} · ${full.currency}`),
     kpis ? h('p', { class: 'kpi-summary' }, `${kpis.shoppers} shoppers · ${kpis.sales.orders} orders · ${kpis.sales.units} units · `,
       h('strong', {}, money(kpis.sales.revenue, full.currency)), kpis.sales.in_carts ? ` · ${kpis.sales.in_carts} in carts now` : '') : null,
+    h('p', {}, h('button', { class: 'button export', type: 'button', onclick: () => exportPaid(full) }, 'Paid orders (CSV)'),
+      ' ', h('span', { class: 'muted' }, full.shipping_countries?.length ? `Ships to ${full.shipping_countries.join(', ')}` : 'Ships nowhere: no address is asked for')),
     h('h3', { class: 'subhead' }, 'Bursts'),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Burst'), h('th', {}, 'When'), h('th', {}, 'State'), h('th', {}, 'Audience'), h('th', {}, 'Sales'), h('th', {}, 'Links'))),
       h('tbody', {}, full.bursts.map((b) => h('tr', {},
@@ -57,6 +59,19 @@ async function renderDrop(d) {
       h('td', {}, h('label', { class: 'sr-only', for: `img-${p.id}` }, `Upload an image for ${p.title}`),
         h('input', { id: `img-${p.id}`, type: 'file', accept: 'image/jpeg,image/png', onchange: (e) => upload(p, e.currentTarget) })))))));
   return sec;
+}
+
+// exportPaid downloads the drop's paid orders as CSV: fetched with the
+// token (a plain link could not send it), then saved from a blob.
+async function exportPaid(d) {
+  const res = await api(`/api/orders.csv?drop=${d.id}&status=paid`).catch(() => null);
+  if (!res || !res.ok) { toast(res ? await errorText(res) : 'Network error; try again.', { error: true }); return; }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: `${d.slug}-paid-orders.csv` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 async function rotate(b, btn) {
