@@ -100,6 +100,20 @@ func TestKPIs(t *testing.T) {
 		t.Fatalf("buyer's cart %v, want the deal price", cart)
 	}
 	buy(buyer)
+	// The label refunds part of it in Stripe.
+	bought, err := a.Checkout.ListOrders(t.Context(), checkout.OrderFilter{BurstID: burst, Status: checkout.StatusPaid})
+	if err != nil || len(bought) != 1 || bought[0].StripePaymentIntent == "" {
+		t.Fatalf("paid orders %+v, %v: want one with its PaymentIntent", bought, err)
+	}
+	refund := checkout.RefundEvent{EventID: "evt_kpi_refund", ChargeID: "ch_kpi", PaymentIntent: bought[0].StripePaymentIntent,
+		Amount: bought[0].Amount, AmountRefunded: 500, Currency: bought[0].Currency, Created: time.Now()}.JSON()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/stripe/webhook", bytes.NewReader(refund))
+	req.Header.Set("Stripe-Signature", checkout.SignEvent(refund, "whsec_kpi", time.Now()))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("refund webhook: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	add["qty"] = 1
 	shop(carter, "POST", fmt.Sprintf("/api/shop/bursts/%d/cart", burst), add)
 
@@ -152,6 +166,9 @@ func TestKPIs(t *testing.T) {
 	if want := (kpi.Sales{Adds: 3, CartShoppers: 3, Orders: 2, Buyers: 2, Units: 3, Revenue: 2*checkouttest.DealPrice + checkouttest.Price, InCarts: 1}); rep.Sales != want {
 		t.Errorf("sales %+v, want %+v", rep.Sales, want)
 	}
+	if rep.Refunded != 500 {
+		t.Errorf("refunded %d, want 500", rep.Refunded)
+	}
 	if rep.Conversion < 0.33 || rep.Conversion > 0.34 || rep.ReplayConversion != 1 {
 		t.Errorf("conversion %.3f / replay %.3f, want 1/3 and 1", rep.Conversion, rep.ReplayConversion)
 	}
@@ -175,8 +192,8 @@ func TestKPIs(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &drop) != nil {
 		t.Fatalf("drop kpis: %d %s", resp.StatusCode, body)
 	}
-	if drop.Shoppers != 4 || drop.Sales.Units != 3 || drop.Sales.Orders != 2 || len(drop.Bursts) != 1 || drop.Currency != "EUR" {
-		t.Errorf("drop %+v: want 4 shoppers, 3 units in 2 orders, one burst", drop)
+	if drop.Shoppers != 4 || drop.Sales.Units != 3 || drop.Sales.Orders != 2 || len(drop.Bursts) != 1 || drop.Currency != "EUR" || drop.Refunded != 500 {
+		t.Errorf("drop %+v: want 4 shoppers, 3 units in 2 orders, one burst, 500 refunded", drop)
 	}
 	if len(drop.Variants) != 1 {
 		t.Fatalf("variants %+v", drop.Variants)

@@ -47,17 +47,27 @@ func sessionCustomer(sess *stripe.CheckoutSession) *Customer {
 	return &c
 }
 
-// storeCustomer records the customer of order id (inside the transaction
-// that applies the session event); a session without one changes nothing.
-func storeCustomer(ctx context.Context, tx pgx.Tx, id int64, c *Customer) error {
-	if c == nil {
+// storeSessionDetails records the customer and the PaymentIntent of a
+// completed session on order id (inside the transaction that applies the
+// event); what the session lacks is left as it was.
+func storeSessionDetails(ctx context.Context, tx pgx.Tx, id int64, sess *stripe.CheckoutSession) error {
+	var customer []byte
+	if c := sessionCustomer(sess); c != nil {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode customer: %w", err)
+		}
+		customer = b
+	}
+	var pi *string
+	if sess.PaymentIntent != nil && sess.PaymentIntent.ID != "" {
+		pi = &sess.PaymentIntent.ID
+	}
+	if customer == nil && pi == nil {
 		return nil
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encode customer: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE orders SET customer = $2 WHERE id = $1`, id, b); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE orders SET customer = coalesce($2::jsonb, customer),
+		stripe_payment_intent = coalesce($3, stripe_payment_intent) WHERE id = $1`, id, customer, pi); err != nil {
 		return fmt.Errorf("store customer of order %d: %w", id, err)
 	}
 	return nil

@@ -24,25 +24,31 @@ const (
 // Order is a shopper's checkout of a cart, attributed to the burst it was
 // made from and the card of its first deal. Amount is in minor units.
 type Order struct {
-	ID              int64      `json:"id,string"`
-	ShopperID       string     `json:"shopper_id"`
-	DropID          int64      `json:"drop_id,string"`
-	BurstID         *int64     `json:"burst_id,string"`
-	CardID          *int64     `json:"card_id,string"`
-	Status          string     `json:"status"`
-	Currency        string     `json:"currency"`
-	Amount          int64      `json:"amount"`
-	StripeSessionID string     `json:"stripe_session_id,omitempty"`
-	CheckoutURL     string     `json:"checkout_url,omitempty"`
-	ReturnURL       string     `json:"return_url,omitempty"`
-	ExpiresAt       time.Time  `json:"expires_at"`
-	PaidAt          *time.Time `json:"paid_at"`
-	ClosedAt        *time.Time `json:"closed_at"`
-	StockShort      bool       `json:"stock_short"`
-	CreatedAt       time.Time  `json:"created_at"`
+	ID              int64  `json:"id,string"`
+	ShopperID       string `json:"shopper_id"`
+	DropID          int64  `json:"drop_id,string"`
+	BurstID         *int64 `json:"burst_id,string"`
+	CardID          *int64 `json:"card_id,string"`
+	Status          string `json:"status"`
+	Currency        string `json:"currency"`
+	Amount          int64  `json:"amount"`
+	StripeSessionID string `json:"stripe_session_id,omitempty"`
+	// StripePaymentIntent is the payment's pi_… once the session completed.
+	StripePaymentIntent string     `json:"stripe_payment_intent,omitempty"`
+	CheckoutURL         string     `json:"checkout_url,omitempty"`
+	ReturnURL           string     `json:"return_url,omitempty"`
+	ExpiresAt           time.Time  `json:"expires_at"`
+	PaidAt              *time.Time `json:"paid_at"`
+	ClosedAt            *time.Time `json:"closed_at"`
+	StockShort          bool       `json:"stock_short"`
+	CreatedAt           time.Time  `json:"created_at"`
 	// Customer is who paid and where it ships; nil until Stripe reports it.
-	Customer *Customer   `json:"customer"`
-	Items    []OrderItem `json:"items"`
+	Customer *Customer `json:"customer"`
+	// RefundedAmount is what was refunded in Stripe so far (the order stays
+	// paid); RefundedAt is when it last grew.
+	RefundedAmount int64       `json:"refunded_amount"`
+	RefundedAt     *time.Time  `json:"refunded_at"`
+	Items          []OrderItem `json:"items"`
 }
 
 // OrderItem is one reservation of an order.
@@ -59,12 +65,14 @@ type OrderItem struct {
 }
 
 const orderColumns = `id, shopper_id, drop_id, burst_id, card_id, status, currency, amount,
-	coalesce(stripe_session_id, ''), coalesce(checkout_url, ''), return_url, expires_at, paid_at, closed_at, stock_short, created_at, customer`
+	coalesce(stripe_session_id, ''), coalesce(checkout_url, ''), return_url, expires_at, paid_at, closed_at, stock_short, created_at, customer,
+	refunded_amount, refunded_at, coalesce(stripe_payment_intent, '')`
 
 func scanOrder(row pgx.Row) (Order, error) {
 	var o Order
 	err := row.Scan(&o.ID, &o.ShopperID, &o.DropID, &o.BurstID, &o.CardID, &o.Status, &o.Currency, &o.Amount,
-		&o.StripeSessionID, &o.CheckoutURL, &o.ReturnURL, &o.ExpiresAt, &o.PaidAt, &o.ClosedAt, &o.StockShort, &o.CreatedAt, &o.Customer)
+		&o.StripeSessionID, &o.CheckoutURL, &o.ReturnURL, &o.ExpiresAt, &o.PaidAt, &o.ClosedAt, &o.StockShort, &o.CreatedAt, &o.Customer,
+		&o.RefundedAmount, &o.RefundedAt, &o.StripePaymentIntent)
 	return o, err
 }
 

@@ -27,6 +27,7 @@ type SessionEvent struct {
 	Created       time.Time         //
 	Metadata      map[string]string // extra metadata
 	Customer      *Customer         // customer_details and shipping_details (nil: neither)
+	PaymentIntent string            // pi_… ("" : none)
 }
 
 // JSON returns the event as Stripe would deliver it, with stripe-go's API
@@ -71,10 +72,18 @@ func (e SessionEvent) JSON() []byte {
 			"amount_total":        e.AmountTotal,
 			"currency":            strings.ToLower(e.Currency),
 			"customer_details":    details,
+			"payment_intent":      nullString(e.PaymentIntent),
 			"shipping_details":    shipping,
 		}},
 	})
 	return b
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // SignEvent signs payload for the endpoint secret as Stripe does, stamped
@@ -122,6 +131,7 @@ func (s *Service) SimulatePayment(ctx context.Context, id int64) (payload []byte
 		Currency:      o.Currency,
 		Created:       time.Now(),
 		Customer:      customer,
+		PaymentIntent: "pi_simulated_" + hex.EncodeToString(nonce),
 	}.JSON()
 	// Signatures are checked against the wall clock, not checkout's clock.
 	return payload, SignEvent(payload, s.cfg.StripeWebhookSecret, time.Now()), nil

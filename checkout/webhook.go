@@ -48,7 +48,8 @@ type WebhookResult struct {
 // that applies its effect, so a redelivery changes nothing.
 //
 // checkout.session.completed (paid) and async_payment_succeeded mark the
-// order paid and its stock sold; checkout.session.expired and
+// order paid and its stock sold, and keep the customer and the PaymentIntent;
+// charge.refunded records a refund made in Stripe on that order; checkout.session.expired and
 // async_payment_failed release its stock unless it was paid already (so an
 // expiry delivered after the completion leaves the order paid). A completion
 // for an order whose stock was released meanwhile takes the stock again, or
@@ -71,17 +72,23 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 		return res, apperr.Errorf(apperr.Invalid, "webhook refused: event has no id")
 	}
 	var sess stripe.CheckoutSession
+	var charge *stripe.Charge // set for charge.refunded
 	switch ev.Type {
 	case stripe.EventTypeCheckoutSessionCompleted, stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded,
 		stripe.EventTypeCheckoutSessionExpired, stripe.EventTypeCheckoutSessionAsyncPaymentFailed:
 		if ev.Data == nil || json.Unmarshal(ev.Data.Raw, &sess) != nil {
 			return res, apperr.Errorf(apperr.Invalid, "webhook refused: data.object is not a checkout session")
 		}
+		res.OrderID = sessionOrderID(&sess)
+	case stripe.EventTypeChargeRefunded:
+		charge = &stripe.Charge{}
+		if ev.Data == nil || json.Unmarshal(ev.Data.Raw, charge) != nil {
+			return res, apperr.Errorf(apperr.Invalid, "webhook refused: data.object is not a charge")
+		}
 	default:
 		res.Outcome = OutcomeIgnored
 		return res, nil
 	}
-	res.OrderID = sessionOrderID(&sess)
 	now := s.now()
 	var touched [][2]int64
 	var sale *events.Sale
@@ -96,11 +103,16 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 			res.Duplicate = true
 			return nil
 		}
-		res.Outcome, touched, sale, err = s.applySession(ctx, tx, ev.Type, &sess, res.OrderID, now)
+		if charge != nil {
+			res.OrderID, res.Outcome, err = s.applyRefund(ctx, tx, charge, now)
+		} else {
+			res.Outcome, touched, sale, err = s.applySession(ctx, tx, ev.Type, &sess, res.OrderID, now)
+		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2 WHERE id = $1`, ev.ID, res.Outcome)
+		_, err = tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, order_id = coalesce(order_id, $3) WHERE id = $1`,
+			ev.ID, res.Outcome, nullID(res.OrderID))
 		return err
 	})
 	if err != nil {
@@ -164,7 +176,7 @@ func (s *Service) applySession(ctx context.Context, tx pgx.Tx, typ stripe.EventT
 		return OutcomeUnknownSession, nil, nil, nil
 	}
 	if typ == stripe.EventTypeCheckoutSessionCompleted || typ == stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded {
-		if err := storeCustomer(ctx, tx, o.ID, sessionCustomer(sess)); err != nil {
+		if err := storeSessionDetails(ctx, tx, o.ID, sess); err != nil {
 			return "", nil, nil, err
 		}
 	}

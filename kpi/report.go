@@ -75,6 +75,9 @@ type BurstReport struct {
 	Sales        Sales `json:"sales"`
 	DuringLive   Sales `json:"during_live"`
 	SecondChance Sales `json:"second_chance"`
+	// Refunded is what was refunded in Stripe on the orders checked out
+	// from this burst (revenue above is before refunds).
+	Refunded int64 `json:"refunded"`
 	// Conversion is live buyers over the live audience; ReplayConversion
 	// second-chance buyers over the replay audience (0 without an audience).
 	Conversion       float64      `json:"conversion"`
@@ -105,8 +108,10 @@ type DropReport struct {
 	Currency string `json:"currency"`
 	// Shoppers is the distinct shoppers who joined any of its bursts.
 	Shoppers int `json:"shoppers"`
-	// Sales counts every add in the drop, from a burst or not.
+	// Sales counts every add in the drop, from a burst or not; Refunded is
+	// what was refunded of its orders.
 	Sales    Sales           `json:"sales"`
+	Refunded int64           `json:"refunded"`
 	Bursts   []BurstReport   `json:"bursts"`
 	Variants []VariantReport `json:"variants"`
 }
@@ -174,9 +179,10 @@ func (r *Reports) audience(ctx context.Context, rep *BurstReport) error {
 	err := r.pool.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE mode = 'live'), count(*) FILTER (WHERE mode = 'replay'),
 		       coalesce((SELECT peak_viewers FROM burst_peaks WHERE burst_id = $1), 0),
-		       (SELECT peak_at FROM burst_peaks WHERE burst_id = $1)
+		       (SELECT peak_at FROM burst_peaks WHERE burst_id = $1),
+		       (SELECT coalesce(sum(refunded_amount), 0) FROM orders WHERE burst_id = $1)
 		FROM burst_audience WHERE burst_id = $1`, rep.BurstID).
-		Scan(&rep.Audience.LiveShoppers, &rep.Audience.ReplayShoppers, &rep.Audience.PeakViewers, &rep.Audience.PeakAt)
+		Scan(&rep.Audience.LiveShoppers, &rep.Audience.ReplayShoppers, &rep.Audience.PeakViewers, &rep.Audience.PeakAt, &rep.Refunded)
 	if err != nil {
 		return fmt.Errorf("burst %d audience: %w", rep.BurstID, err)
 	}
@@ -358,6 +364,7 @@ func (r *Reports) Drop(ctx context.Context, id int64) (DropReport, error) {
 	}
 	err = r.pool.QueryRow(ctx, `
 		SELECT (SELECT count(DISTINCT a.shopper_id) FROM burst_audience a JOIN bursts b ON b.id = a.burst_id WHERE b.drop_id = $1),
+		       (SELECT coalesce(sum(refunded_amount), 0) FROM orders WHERE drop_id = $1),
 		       count(*), count(DISTINCT shopper_id),
 		       count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
 		       count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
@@ -365,7 +372,7 @@ func (r *Reports) Drop(ctx context.Context, id int64) (DropReport, error) {
 		       coalesce(sum(qty * unit_price) FILTER (WHERE state = 'sold'), 0),
 		       coalesce(sum(qty) FILTER (WHERE state IN ('held', 'ordered')), 0)
 		FROM reservations WHERE drop_id = $1`, id).
-		Scan(&rep.Shoppers, &rep.Sales.Adds, &rep.Sales.CartShoppers, &rep.Sales.Orders, &rep.Sales.Buyers,
+		Scan(&rep.Shoppers, &rep.Refunded, &rep.Sales.Adds, &rep.Sales.CartShoppers, &rep.Sales.Orders, &rep.Sales.Buyers,
 			&rep.Sales.Units, &rep.Sales.Revenue, &rep.Sales.InCarts)
 	if err != nil {
 		return DropReport{}, fmt.Errorf("drop %d sales: %w", id, err)

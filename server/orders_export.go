@@ -14,7 +14,7 @@ import (
 // exportHeader names the columns of GET /api/orders.csv: one row per item,
 // the order's fields repeated on each.
 var exportHeader = []string{
-	"order_id", "status", "created_at", "paid_at", "drop_id", "burst_id", "card_id", "currency", "order_amount", "stock_short",
+	"order_id", "status", "created_at", "paid_at", "drop_id", "burst_id", "card_id", "currency", "order_amount", "refunded_amount", "stock_short",
 	"email", "name", "phone", "ship_name", "ship_line1", "ship_line2", "ship_city", "ship_state", "ship_postal_code", "ship_country",
 	"sku", "product", "variant", "qty", "unit_price", "item_state",
 }
@@ -92,7 +92,7 @@ func exportRows(o checkout.Order) [][]string {
 	head := []string{
 		strconv.FormatInt(o.ID, 10), o.Status, o.CreatedAt.UTC().Format(time.RFC3339), at(o.PaidAt),
 		strconv.FormatInt(o.DropID, 10), id(o.BurstID), id(o.CardID), o.Currency, strconv.FormatInt(o.Amount, 10),
-		strconv.FormatBool(o.StockShort),
+		strconv.FormatInt(o.RefundedAmount, 10), strconv.FormatBool(o.StockShort),
 		cell(c.Email), cell(c.Name), cell(c.Phone), cell(a.Name), cell(a.Line1), cell(a.Line2), cell(a.City), cell(a.State),
 		cell(a.PostalCode), cell(a.Country),
 	}
