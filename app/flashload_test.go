@@ -50,7 +50,9 @@ type FlashRound struct {
 // variants sharing DROPCAST_FLASH_UNITS units (default 500) and a deal card
 // for it, writes a FlashServerInfo as JSON to that file and serves until
 // SIGINT/SIGTERM. DROPCAST_FLASH_DURABLE=1 commits holds durably
-// (DurableHolds); DROPCAST_FLASH_PPROF=ADDR serves net/http/pprof there.
+// (DurableHolds); DROPCAST_FLASH_STOCK_INTERVAL sets the channel's
+// StockInterval (default 250ms); DROPCAST_FLASH_PPROF=ADDR serves
+// net/http/pprof there.
 func TestFlashSaleServer(t *testing.T) {
 	out := os.Getenv("DROPCAST_FLASH_SERVER")
 	if out == "" {
@@ -80,6 +82,13 @@ func TestFlashSaleServer(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", AdminToken: token, DataDir: t.TempDir()}
 	cfg.Checkout.DurableHolds = os.Getenv("DROPCAST_FLASH_DURABLE") == "1"
+	if s := os.Getenv("DROPCAST_FLASH_STOCK_INTERVAL"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("DROPCAST_FLASH_STOCK_INTERVAL: %v", err)
+		}
+		cfg.Channel.StockInterval = d
+	}
 	a, err := New(ctx, cfg, logger)
 	if err != nil {
 		t.Fatal(err)

@@ -242,7 +242,7 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 	var lastAnswer atomic.Int64
 	sem := make(chan struct{}, inflight)
 	var wg sync.WaitGroup
-	cpu0 := cpuTime(l.in.PID)
+	cpu0, self0 := cpuTime(l.in.PID), cpuTime(os.Getpid())
 	start := time.Now()
 	for i, s := range l.shoppers {
 		sem <- struct{}{}
@@ -275,6 +275,7 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 	}
 	wg.Wait()
 	cpu := cpuTime(l.in.PID) - cpu0
+	selfCPU := cpuTime(os.Getpid()) - self0
 
 	counts := map[string]int{}
 	var answered []time.Duration
@@ -310,7 +311,7 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 		float64(len(answered))/all.Seconds(), counts)
 	fmt.Printf("cart.add send → answer: p50 %v  p99 %v  max %v\n", q(0.50), q(0.99), q(1))
 	if cpu > 0 {
-		fmt.Printf("server CPU during the rush: %v\n", cpu.Round(time.Millisecond))
+		fmt.Printf("CPU during the rush: server %v, load process %v\n", cpu.Round(time.Millisecond), selfCPU.Round(time.Millisecond))
 	}
 	if len(answered) != len(l.shoppers) {
 		ok = false
@@ -319,13 +320,20 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 	// The database's view: held units per variant against the fall in its
 	// available stock, and no shard below zero.
 	var held, avail, negative int
+	var lastHold *time.Time
 	err := db.QueryRow(ctx, `
 		SELECT
 			(SELECT coalesce(sum(qty), 0) FROM reservations WHERE variant_id = ANY($1) AND state = 'held'),
 			(SELECT coalesce(sum(available), 0) FROM stock WHERE variant_id = ANY($1)),
-			(SELECT count(*) FROM stock WHERE variant_id = ANY($1) AND available < 0)`, r.Variants).Scan(&held, &avail, &negative)
+			(SELECT count(*) FROM stock WHERE variant_id = ANY($1) AND available < 0),
+			(SELECT max(created_at) FROM reservations WHERE variant_id = ANY($1))`, r.Variants).Scan(&held, &avail, &negative, &lastHold)
 	if err != nil {
 		return false, fmt.Errorf("check database: %w", err)
+	}
+	if lastHold != nil && sold > 0 {
+		// created_at is when the server began the reservation (same clock).
+		fmt.Printf("last hold begun by the server %v after the first send: %.0f reservations/s\n",
+			lastHold.Sub(start).Round(time.Millisecond), float64(held)/lastHold.Sub(start).Seconds())
 	}
 	fell := r.Units - avail
 	oversold := max(0, held-fell) + max(0, int(succeeded.Load())-r.Units)
