@@ -341,21 +341,23 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 
 	// The database's view: held units per variant against the fall in its
 	// available stock, and no shard below zero.
-	var held, avail, negative int
+	var held, holders, avail, negative int
 	err = db.QueryRow(ctx, `
 		SELECT
 			(SELECT coalesce(sum(qty), 0) FROM reservations WHERE variant_id = ANY($1) AND state = 'held'),
+			(SELECT count(DISTINCT shopper_id) FROM reservations WHERE variant_id = ANY($1) AND state = 'held'),
 			(SELECT coalesce(sum(available), 0) FROM stock WHERE variant_id = ANY($1)),
 			(SELECT count(*) FROM stock WHERE variant_id = ANY($1) AND available < 0)
-		`, r.Variants).Scan(&held, &avail, &negative)
+		`, r.Variants).Scan(&held, &holders, &avail, &negative)
 	if err != nil {
 		return false, fmt.Errorf("check database: %w", err)
 	}
 	fell := r.Units - avail
 	oversold := max(0, held-fell) + max(0, int(succeeded.Load())-r.Units)
-	fmt.Printf("database: %d units held, stock fell by %d (leaked %d), shards below zero %d (lowest shard in %d samples during the rush: %d); answered ok %d; oversold %d\n",
-		held, fell, max(0, fell-held), negative, samples, lowest, succeeded.Load(), oversold)
-	if oversold != 0 || held != fell || negative != 0 || (samples > 0 && lowest < 0) || held != int(succeeded.Load()) {
+	fmt.Printf("database: %d units held by %d shoppers, stock fell by %d (leaked %d), shards below zero %d (lowest shard in %d samples during the rush: %d); answered ok %d; oversold %d\n",
+		held, holders, fell, max(0, fell-held), negative, samples, lowest, succeeded.Load(), oversold)
+	// Every shopper asked for one unit, so each holder holds one.
+	if oversold != 0 || held != fell || negative != 0 || (samples > 0 && lowest < 0) || held != int(succeeded.Load()) || holders != held {
 		ok = false
 	}
 	return ok, nil
