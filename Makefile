@@ -41,6 +41,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
 	./scripts/bench-channel.sh 1000 10000
+	./scripts/bench-flash.sh 10000
 	$(MAKE) bench-media
 
 # bench-media: live media load (server on core 0, publisher + WHEP viewers on

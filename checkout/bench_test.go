@@ -25,7 +25,7 @@ import (
 
 // benchEnv is a database with variants of the given stock and a Service on
 // a pool of poolSize connections (the app's pool has at least 16).
-// BENCH_BATCH sets Config.ReserveBatch.
+// BENCH_BATCH sets Config.ReserveBatch; BENCH_DURABLE=1 sets DurableHolds.
 func benchEnv(b *testing.B, poolSize int, stock ...int) (*checkout.Service, checkouttest.Fixture, *pgxpool.Pool) {
 	b.Helper()
 	_, url := storetest.NewWithURL(b)
@@ -45,7 +45,8 @@ func benchEnv(b *testing.B, poolSize int, stock ...int) (*checkout.Service, chec
 	if n, err := strconv.Atoi(os.Getenv("BENCH_BATCH")); err == nil {
 		batch = n
 	}
-	svc, err := checkout.New(checkout.Config{PublicURL: "http://bench.test", ShopperLimit: 100, SweepInterval: time.Hour, ReserveBatch: batch},
+	svc, err := checkout.New(checkout.Config{PublicURL: "http://bench.test", ShopperLimit: 100, SweepInterval: time.Hour, ReserveBatch: batch,
+		DurableHolds: os.Getenv("BENCH_DURABLE") == "1"},
 		pool, events.NewBus(), fx.Drops, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		b.Fatal(err)

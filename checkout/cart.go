@@ -155,8 +155,8 @@ func (s *Service) reserveAny(ctx context.Context, in AddInput, dealOpen bool, no
 	return s.reserve(ctx, in, dealOpen, now)
 }
 
-// reserve runs checkout_reserve and reads the cart in one pipelined round
-// trip.
+// reserve runs checkout_add: the reservation and, when it succeeds, the
+// cart, in one statement and one round trip.
 func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now time.Time) (res reserveRes, cart Cart, err error) {
 	var card, burst *int64
 	if in.CardID != 0 {
@@ -165,24 +165,33 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 	if in.BurstID != 0 {
 		burst = &in.BurstID
 	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT status, shopper_limit, lapsed FROM checkout_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	rows, err := s.db.Query(ctx, `SELECT * FROM checkout_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
-		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, false, in.VIP).QueryRow(func(row pgx.Row) error {
-		var l *int
-		var lapsed *bool
-		if err := row.Scan(&res.status, &l, &lapsed); err != nil {
-			return err
+		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, in.VIP)
+	if err != nil {
+		return res, cart, err
+	}
+	defer rows.Close()
+	cart = Cart{DropID: in.DropID, Items: []CartItem{}}
+	for rows.Next() {
+		var (
+			l      *int
+			lapsed *bool
+			cr     cartRow
+		)
+		dest := append([]any{&res.status, &l, &lapsed}, cr.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return res, cart, err
 		}
 		if l != nil {
 			res.limit = *l
 		}
 		res.lapsed = lapsed != nil && *lapsed
-		return nil
-	})
-	cartQueue(b, &cart, in.ShopperID, in.DropID, now)
-	err = s.db.SendBatch(ctx, b).Close()
-	return res, cart, err
+		if res.status == "ok" {
+			cr.addTo(&cart)
+		}
+	}
+	return res, cart, rows.Err()
 }
 
 // retryable reports a deadlock or serialization failure, which PostgreSQL
@@ -228,6 +237,47 @@ const cartSQL = `
 	WHERE d.id = $2
 	ORDER BY i.first`
 
+// cartRow is one row of cartSQL (and of checkout_add after its status).
+type cartRow struct {
+	currency          *string
+	poID              *int64
+	poAmount          *int64
+	poURL             *string
+	poExpires         *time.Time
+	variant, product  *int64
+	sku, label, title *string
+	qty               *int
+	price             *int64
+	card              *int64
+	expires           *time.Time
+}
+
+func (r *cartRow) dest() []any {
+	return []any{&r.currency, &r.poID, &r.poAmount, &r.poURL, &r.poExpires,
+		&r.variant, &r.product, &r.sku, &r.label, &r.title, &r.qty, &r.price, &r.card, &r.expires}
+}
+
+// addTo adds the row's pending order and item (either may be absent) to cart.
+func (r *cartRow) addTo(cart *Cart) {
+	if r.currency != nil {
+		cart.Currency = *r.currency
+	}
+	if r.poID != nil && cart.PendingOrder == nil {
+		cart.PendingOrder = &PendingOrder{ID: *r.poID, Amount: *r.poAmount, CheckoutURL: *r.poURL, ExpiresAt: *r.poExpires}
+	}
+	if r.variant == nil {
+		return
+	}
+	it := CartItem{VariantID: *r.variant, ProductID: *r.product, SKU: *r.sku, Label: *r.label, Title: *r.title,
+		Qty: *r.qty, UnitPrice: *r.price, CardID: r.card, ExpiresAt: *r.expires}
+	cart.Items = append(cart.Items, it)
+	cart.Total += int64(it.Qty) * it.UnitPrice
+	if cart.ExpiresAt == nil || it.ExpiresAt.Before(*cart.ExpiresAt) {
+		e := it.ExpiresAt
+		cart.ExpiresAt = &e
+	}
+}
+
 // cartQueue queues the read that fills cart.
 func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now time.Time) {
 	cart.DropID = dropID
@@ -236,36 +286,11 @@ func cartQueue(b *pgx.Batch, cart *Cart, shopperID string, dropID int64, now tim
 		found := false
 		for rows.Next() {
 			found = true
-			var (
-				poID              *int64
-				poAmount          *int64
-				poURL             *string
-				poExpires         *time.Time
-				variant, product  *int64
-				sku, label, title *string
-				qty               *int
-				price             *int64
-				card              *int64
-				expires           *time.Time
-			)
-			if err := rows.Scan(&cart.Currency, &poID, &poAmount, &poURL, &poExpires,
-				&variant, &product, &sku, &label, &title, &qty, &price, &card, &expires); err != nil {
+			var r cartRow
+			if err := rows.Scan(r.dest()...); err != nil {
 				return err
 			}
-			if poID != nil && cart.PendingOrder == nil {
-				cart.PendingOrder = &PendingOrder{ID: *poID, Amount: *poAmount, CheckoutURL: *poURL, ExpiresAt: *poExpires}
-			}
-			if variant == nil {
-				continue
-			}
-			it := CartItem{VariantID: *variant, ProductID: *product, SKU: *sku, Label: *label, Title: *title,
-				Qty: *qty, UnitPrice: *price, CardID: card, ExpiresAt: *expires}
-			cart.Items = append(cart.Items, it)
-			cart.Total += int64(it.Qty) * it.UnitPrice
-			if cart.ExpiresAt == nil || it.ExpiresAt.Before(*cart.ExpiresAt) {
-				e := it.ExpiresAt
-				cart.ExpiresAt = &e
-			}
+			r.addTo(cart)
 		}
 		if err := rows.Err(); err != nil {
 			return err

@@ -116,6 +116,34 @@ func TestAddErrors(t *testing.T) {
 	require.Empty(t, cart.Items)
 }
 
+// TestAddAcrossShards: a variant's 3 units sit on 3 different shards, so an
+// add of 2 must take from several; the cart comes back with the hold, and a
+// refusal changes nothing.
+func TestAddAcrossShards(t *testing.T) {
+	e := newEnv(t, 0, []int{3}, nil)
+	v := e.fx.Variants[0].ID
+	var shards int
+	require.NoError(t, e.pool.QueryRow(t.Context(), `SELECT count(*) FROM stock WHERE variant_id = $1 AND available > 0`, v).Scan(&shards))
+	require.Equal(t, 3, shards, "the fixture spreads 3 units over 3 shards")
+
+	cart, err := e.add(t, "s1", v, 2, 0)
+	require.NoError(t, err)
+	require.Len(t, cart.Items, 1)
+	require.Equal(t, 2, cart.Items[0].Qty)
+	require.Equal(t, int64(2)*cart.Items[0].UnitPrice, cart.Total)
+	require.Equal(t, 1, e.available(t, v))
+
+	_, err = e.add(t, "s2", v, 2, 0)
+	require.Equal(t, checkout.CodeSoldOut, apperr.CodeOf(err), "%v", err)
+	require.Equal(t, 1, e.available(t, v), "a refused add changed stock")
+
+	cart, err = e.add(t, "s2", v, 1, 0)
+	require.NoError(t, err)
+	require.Len(t, cart.Items, 1)
+	require.Equal(t, 1, cart.Items[0].Qty)
+	require.Equal(t, 0, e.available(t, v))
+}
+
 func TestShopperLimit(t *testing.T) {
 	e := newEnv(t, 2, []int{50}, func(c *checkout.Config) { c.ShopperLimit = 3 })
 	v := e.fx.Variants[0].ID

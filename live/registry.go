@@ -335,6 +335,10 @@ func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client)
 		r.log.Warn("slow consumer closed", "burst_id", client.BurstID)
 	})
 	defer c.finish()
+	// Counted from before the join, which queues the welcome: a client that
+	// has read its welcome always finds itself in /metrics.
+	r.stats.conns.Add(1)
+	defer r.stats.conns.Add(-1)
 	cart := r.initialCart(ctx, client)
 	h, err := r.withHub(ctx, client.BurstID, func(h *Hub) error {
 		reply := make(chan error, 1)
@@ -353,8 +357,6 @@ func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client)
 		return
 	}
 	c.hub = h
-	r.stats.conns.Add(1)
-	defer r.stats.conns.Add(-1)
 	defer func() { _, _ = ask[struct{}](context.WithoutCancel(ctx), h, leaveReq{c: c}, nil) }()
 
 	s := &session{
