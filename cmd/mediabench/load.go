@@ -29,6 +29,7 @@ func runLoad(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "time after the joins before measuring")
 	window := fs.Duration("duration", 10*time.Second, "measurement window")
 	label := fs.String("label", "", "label for the result row")
+	decrypt := fs.Bool("decrypt", false, "viewers decrypt every packet (default: only until the first keyframe; loss is counted from RTP headers)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func runLoad(ctx context.Context, args []string) error {
 			jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			t0 := time.Now()
-			v, err := sfutest.Watch(jctx, fmt.Sprintf("%s/whep/%d", *url, *burst), "")
+			v, err := sfutest.WatchWith(jctx, fmt.Sprintf("%s/whep/%d", *url, *burst), "", sfutest.WatchOptions{HeadersOnly: !*decrypt})
 			answer[i] = time.Since(t0)
 			if err != nil {
 				errMu.Lock()
