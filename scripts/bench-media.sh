@@ -3,7 +3,10 @@
 # viewers in a separate load process (core 1), over loopback. Usage:
 #   scripts/bench-media.sh [VIEWERS...]      (default: 50 200)
 # GOP=1 and GOP=4 (seconds) runs measure time to first keyframe; DURATION
-# sets the measurement window (default 10s). Needs ffmpeg and PostgreSQL.
+# sets the measurement window (default 10s); PROFILE_DIR=dir writes a CPU
+# profile of each server run there; SERVER_BIN runs another build of
+# "mediabench server" (e.g. an older commit) against this load. Needs ffmpeg
+# and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIEWERS=("${@:-50 200}")
@@ -23,13 +26,13 @@ for gop in $GOPS; do
     -map 1:a -t 12 -c:a libopus -b:a 64k -ac 2 -page_duration 20000 -f ogg "$work/g$gop/bench.ogg"
 done
 
-echo "| run | viewers | forwarded pkt/s | server cores busy | pkt/s per server core | server CPU % per viewer | server MB per viewer | server queue drops | load cores busy | loss seen by viewers | WHEP answer p99 | first keyframe p50 | p95 | viewers with keyframe |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | viewers | forwarded pkt/s | server cores busy | pkt/s per server core | server CPU % per viewer | server MB per viewer | server queue drops | load cores busy | loss seen by viewers | WHEP answer p99 | first keyframe p50 | p95 | viewers with keyframe | connected p95 | first video packet p95 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for gop in $GOPS; do
   for n in "${VIEWERS[@]}"; do
     prof=""
     [ -n "${PROFILE_DIR:-}" ] && prof="-cpuprofile ${PROFILE_DIR}/media-g${gop}-v${n}.pprof"
-    taskset -c 0 "$work/mediabench" server $prof > "$work/ready" &
+    taskset -c 0 "${SERVER_BIN:-$work/mediabench}" server $prof > "$work/ready" &
     spid=$!
     for _ in $(seq 1 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
     line=$(head -n1 "$work/ready")

@@ -27,6 +27,9 @@ type Viewer struct {
 	firstNALs []byte
 	firstVP8  []byte
 	firstKey  time.Duration
+	firstPkt  time.Duration
+	connected time.Duration
+	answered  time.Duration
 	started   time.Time
 	wg        sync.WaitGroup
 
@@ -101,11 +104,23 @@ func WatchWith(ctx context.Context, whepURL, token string, opts WatchOptions) (*
 		v.wg.Add(1)
 		go v.read(t)
 	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			v.mu.Lock()
+			if v.connected == 0 {
+				v.connected = time.Since(v.started)
+			}
+			v.mu.Unlock()
+		}
+	})
 	loc, err := exchange(ctx, pc, whepURL, token)
 	if err != nil {
 		v.Close()
 		return nil, err
 	}
+	v.mu.Lock()
+	v.answered = time.Since(v.started)
+	v.mu.Unlock()
 	v.Location = loc
 	return v, nil
 }
@@ -132,6 +147,9 @@ func (v *Viewer) read(t *webrtc.TrackRemote) {
 		v.mu.Lock()
 		s := &v.audio
 		if video {
+			if v.firstPkt == 0 {
+				v.firstPkt = time.Since(v.started)
+			}
 			s = &v.video
 			v.videoSSRC = pkt.SSRC
 		} else {
@@ -290,6 +308,22 @@ func (v *Viewer) FirstKeyframe() time.Duration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.firstKey
+}
+
+// Timeline is when a viewer's steps happened, from Watch's start; zero
+// for a step not reached.
+type Timeline struct {
+	Answered   time.Duration // WHEP answer applied (offer gathered, POST answered)
+	Connected  time.Duration // ICE and DTLS up (PeerConnectionStateConnected)
+	FirstVideo time.Duration // first video packet read
+	Keyframe   time.Duration // first packet of an IDR read
+}
+
+// Timeline returns the viewer's timeline so far.
+func (v *Viewer) Timeline() Timeline {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return Timeline{Answered: v.answered, Connected: v.connected, FirstVideo: v.firstPkt, Keyframe: v.firstKey}
 }
 
 // WaitFor waits until cond holds for the stats, or ctx ends.
