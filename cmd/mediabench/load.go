@@ -29,6 +29,7 @@ func runLoad(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "time after the joins before measuring")
 	window := fs.Duration("duration", 10*time.Second, "measurement window")
 	label := fs.String("label", "", "label for the result row")
+	ramp := fs.Duration("ramp", 0, "spread the joins evenly over this time (0: all at once)")
 	decrypt := fs.Bool("decrypt", false, "viewers decrypt every packet (default: only until the first keyframe; loss is counted from RTP headers)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,13 +52,17 @@ func runLoad(ctx context.Context, args []string) error {
 	time.Sleep(2 * time.Second) // the publisher's tracks reach the server
 	rssBefore := rssKB(*pid)
 
-	// All viewers join at once.
+	// All viewers join at once, or spread over -ramp.
 	vs := make([]*sfutest.Viewer, *viewers)
 	answer := make([]time.Duration, *viewers)
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var joinErr error
+	joinStart := time.Now()
 	for i := range vs {
+		if *ramp > 0 {
+			time.Sleep(time.Until(joinStart.Add(*ramp * time.Duration(i) / time.Duration(len(vs)))))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
