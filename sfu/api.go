@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -98,6 +99,9 @@ func interceptors(m *webrtc.MediaEngine, logs pionLogs) (*interceptor.Registry, 
 	return ir, nil
 }
 
+// dtlsRetransmit is the first DTLS handshake retransmission interval.
+const dtlsRetransmit = 200 * time.Millisecond
+
 // engine is the one webrtc.API shared by every peer connection, with its
 // UDP socket and DTLS certificate.
 type engine struct {
@@ -143,6 +147,11 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	// first; the CM profile stays for old clients.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// A lost DTLS flight waits a whole retransmission interval, and a
+	// viewer sees nothing until the handshake is done: start at 200 ms
+	// instead of Pion's 1 s (it backs off exponentially from there, so a
+	// slow peer does not get a retransmission storm).
+	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
 	if ip, perr := netip.ParseAddr(udpAddr.IP.String()); perr == nil && ip.IsLoopback() {
 		se.SetIncludeLoopbackCandidate(true)
 	}
