@@ -7,7 +7,8 @@
 # profile of each server run there; SERVER_BIN runs another build of
 # "mediabench server" (e.g. an older commit) against this load; RAMP=5s
 # spreads the joins over 5 s instead of all at once; SERVER_CPUS and
-# LOAD_CPUS change the pinning (taskset -c lists, default 0 and 1). Needs
+# LOAD_CPUS change the pinning (taskset -c lists, default 0 and 1);
+# LOAD_FLAGS=-decrypt makes the viewers decrypt every packet. Needs
 # ffmpeg and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,7 @@ for gop in $GOPS; do
     key=$(sed -E 's/.*"key":"([^"]+)".*/\1/' <<<"$line")
     burst=$(sed -E 's/.*"burst":([0-9]+).*/\1/' <<<"$line")
     taskset -c "${LOAD_CPUS:-1}" "$work/mediabench" load -url "$url" -key "$key" -burst "$burst" -server-pid "$spid" \
-      -viewers "$n" -media "$work/g$gop" -duration "$DURATION" -ramp "${RAMP:-0s}" -label "GOP ${gop}s" || true
+      -viewers "$n" -media "$work/g$gop" -duration "$DURATION" -ramp "${RAMP:-0s}" ${LOAD_FLAGS:-} -label "GOP ${gop}s" || true
     kill -TERM "$spid"; wait "$spid" || true
   done
 done
