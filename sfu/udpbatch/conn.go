@@ -103,7 +103,7 @@ func (b *batch) put(p []byte, addr netip.AddrPort) {
 		a.IP = b.ips[i][:16]
 	}
 	a.Port = int(addr.Port())
-	a.Zone = "" // a zone string would need an allocation per packet; link-local peers are not served
+	a.Zone = ip.Zone() // link-local IPv6 peers need their interface; "" otherwise
 	b.n++
 }
 
