@@ -37,7 +37,7 @@ for gop in $GOPS; do
     [ -n "${PROFILE_DIR:-}" ] && prof="-cpuprofile ${PROFILE_DIR}/media-g${gop}-v${n}.pprof"
     taskset -c "${SERVER_CPUS:-0}" "${SERVER_BIN:-$work/mediabench}" server $prof > "$work/ready" &
     spid=$!
-    for _ in $(seq 1 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+    for _ in $(seq 1 600); do [ -s "$work/ready" ] && break; sleep 0.1; done  # up to 60 s: migrations on a busy PostgreSQL
     line=$(head -n1 "$work/ready")
     url=$(sed -E 's/.*"url":"([^"]+)".*/\1/' <<<"$line")
     key=$(sed -E 's/.*"key":"([^"]+)".*/\1/' <<<"$line")
