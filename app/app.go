@@ -79,6 +79,10 @@ type Config struct {
 	// RTSPAddr is the RTSP ingest listen address; it defaults to ":8554".
 	// "off" disables RTSP ingest.
 	RTSPAddr string
+	// RTSPUDPAddr is the RTSP ingest's UDP address for RTP (an even port;
+	// RTCP uses the next one); it defaults to ":8000". "off" allows RTSP
+	// over TCP only.
+	RTSPUDPAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -111,6 +115,11 @@ func (c Config) Validate() error {
 	}
 	if c.AdminToken == "" {
 		return errors.New("admin token is required (ADMIN_TOKEN)")
+	}
+	if c.RTSPAddr != "off" {
+		if _, _, err := ingest.UDPPair(c.RTSPUDPAddr); err != nil {
+			return fmt.Errorf("%w (RTSP_UDP_ADDR)", err)
+		}
 	}
 	return nil
 }
@@ -330,7 +339,11 @@ func (a *App) startMedia(ctx context.Context, reg prometheus.Registerer) error {
 	if a.cfg.RTSPAddr == "off" {
 		return nil
 	}
-	a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr}, a.log, a.Media)
+	rtp, rtcp, err := ingest.UDPPair(a.cfg.RTSPUDPAddr)
+	if err != nil {
+		return err
+	}
+	a.rtsp, err = ingest.NewRTSP(ingest.Config{Addr: a.cfg.RTSPAddr, UDPRTPAddr: rtp, UDPRTCPAddr: rtcp}, a.log, a.Media)
 	return err
 }
 

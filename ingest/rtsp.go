@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,10 +27,49 @@ type Config struct {
 	// Addr is the RTSP (TCP) listen address. It defaults to ":8554".
 	Addr string
 	// UDPRTPAddr and UDPRTCPAddr are the UDP ports for RTP/RTCP over UDP
-	// (consecutive, RTP even). They default to ":8000" and ":8001"; both
-	// "off" allows TCP transport only.
+	// (consecutive, RTP even; see UDPPair). They default to ":8000" and
+	// ":8001"; both "off" allows TCP transport only.
 	UDPRTPAddr  string
 	UDPRTCPAddr string
+}
+
+// UDPPair returns the RTP and RTCP addresses of an RTSP UDP setting: rtp
+// itself (its port must be even) and the next port on the same host, or
+// "off" twice. An empty rtp means the default ":8000".
+func UDPPair(rtp string) (rtpAddr, rtcpAddr string, err error) {
+	switch rtp {
+	case "off":
+		return "off", "off", nil
+	case "":
+		rtp = ":8000"
+	}
+	host, port, err := net.SplitHostPort(rtp)
+	if err != nil {
+		return "", "", fmt.Errorf("rtsp udp address %q: %w", rtp, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n >= 65535 || n%2 != 0 {
+		return "", "", fmt.Errorf("rtsp udp address %q: the RTP port must be even and below 65535 (RTCP uses the next one)", rtp)
+	}
+	return rtp, net.JoinHostPort(host, strconv.Itoa(n+1)), nil
+}
+
+// Validate reports a malformed UDP setting: both "off" or an even RTP port
+// with RTCP on the next port of the same host, as RTSP clients assume.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if (c.UDPRTPAddr == "off") != (c.UDPRTCPAddr == "off") {
+		return errors.New(`rtsp udp: RTP and RTCP must both be "off" or both be set`)
+	}
+	rtp, rtcp, err := UDPPair(c.UDPRTPAddr)
+	if err != nil {
+		return err
+	}
+	if rtcp != c.UDPRTCPAddr {
+		return fmt.Errorf("rtsp udp: RTCP address %q must be %q, the port after RTP", c.UDPRTCPAddr, rtcp)
+	}
+	_ = rtp
+	return nil
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +112,9 @@ type RTSP struct {
 // NewRTSP starts an RTSP server publishing into m.
 func NewRTSP(cfg Config, logger *slog.Logger, m media) (*RTSP, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &RTSP{cfg: cfg, log: logger.With("component", "rtsp"), media: m, now: time.Now, sessions: map[*gortsplib.ServerSession]*session{}}
 	s.server = &gortsplib.Server{
 		Handler:     s,

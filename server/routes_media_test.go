@@ -301,3 +301,41 @@ func TestVP8Publisher(t *testing.T) {
 		t.Fatalf("first VP8 frame header %x is not a key frame", first)
 	}
 }
+
+// A HeadersOnly viewer (the load generator's) starts like any viewer, from
+// SPS/PPS/IDR, and keeps counting both tracks from their RTP headers long
+// after it stopped decrypting.
+func TestHeadersOnlyViewerCounts(t *testing.T) {
+	e := newMediaEnv(t, sfu.Config{})
+	b, key := e.burst(t, drops.KindHeadline, time.Now())
+	startPublisher(t, e, key)
+	ctx := ctxTimeout(t, 15*time.Second)
+	var v *sfutest.Viewer
+	for v == nil {
+		var err error
+		v, err = sfutest.WatchWith(ctx, fmt.Sprintf("%s/whep/%d", e.url, b.ID), "", sfutest.WatchOptions{HeadersOnly: true})
+		var se *sfutest.StatusError
+		if err != nil && (!errors.As(err, &se) || se.Code != http.StatusConflict || ctx.Err() != nil) {
+			t.Fatalf("watch: %v", err)
+		}
+	}
+	t.Cleanup(v.Close)
+	// ~2 s of the fixture: far past the first keyframe, where decryption stops.
+	if !v.WaitFor(ctx, func(video, audio sfutest.TrackStats) bool { return video.Packets >= 200 && audio.Packets >= 60 }) {
+		video, audio := v.Stats()
+		t.Fatalf("video %d packets, audio %d packets", video.Packets, audio.Packets)
+	}
+	video, audio := v.Stats()
+	if video.Mime != "video/H264" || audio.Mime != "audio/opus" || len(video.SSRCs) != 1 || len(audio.SSRCs) != 1 || video.SSRCs[0] == audio.SSRCs[0] {
+		t.Fatalf("tracks %q %v / %q %v", video.Mime, video.SSRCs, audio.Mime, audio.SSRCs)
+	}
+	if video.Bytes <= video.Packets*100 {
+		t.Fatalf("video %d bytes in %d packets: sizes not counted", video.Bytes, video.Packets)
+	}
+	if k := v.FirstKeyframe(); k == 0 {
+		t.Fatal("no first keyframe")
+	}
+	if nals := v.FirstNALs(); len(nals) < 3 || nals[0] != 7 {
+		t.Fatalf("first NAL types %v, want SPS first", nals)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -16,6 +17,8 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/dropcast/dropcast/sfu/udpbatch"
 )
 
 // Payload types and formats the server offers. Every H264 profile OBS or a
@@ -96,13 +99,16 @@ func interceptors(m *webrtc.MediaEngine, logs pionLogs) (*interceptor.Registry, 
 	return ir, nil
 }
 
+// dtlsRetransmit is the first DTLS handshake retransmission interval.
+const dtlsRetransmit = 200 * time.Millisecond
+
 // engine is the one webrtc.API shared by every peer connection, with its
 // UDP socket and DTLS certificate.
 type engine struct {
 	api     *webrtc.API
 	cert    webrtc.Certificate
 	mux     ice.UDPMux
-	conn    *net.UDPConn
+	conn    *udpbatch.Conn
 	servers []webrtc.ICEServer
 }
 
@@ -130,35 +136,44 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	_ = conn.SetReadBuffer(4 << 20)
 
 	se := webrtc.SettingEngine{LoggerFactory: logs}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: logs.NewLogger("udpmux")})
+	// Every viewer's packets leave through this one socket: queue them and
+	// send in batches (sendmmsg) instead of one system call per packet per
+	// viewer, which was most of the server's CPU.
+	bconn := udpbatch.New(conn, udpbatch.DefaultBatch)
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: bconn, Logger: logs.NewLogger("udpmux")})
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	// AES-GCM is cheaper per packet than AES-CM + HMAC-SHA1 and is offered
 	// first; the CM profile stays for old clients.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// A lost DTLS flight waits a whole retransmission interval, and a
+	// viewer sees nothing until the handshake is done: start at 200 ms
+	// instead of Pion's 1 s (it backs off exponentially from there, so a
+	// slow peer does not get a retransmission storm).
+	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
 	if ip, perr := netip.ParseAddr(udpAddr.IP.String()); perr == nil && ip.IsLoopback() {
 		se.SetIncludeLoopbackCandidate(true)
 	}
 	if len(cfg.PublicIPs) > 0 {
 		rule := webrtc.ICEAddressRewriteRule{External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}
 		if err := se.SetICEAddressRewriteRules(rule); err != nil {
-			conn.Close()
+			mux.Close()
 			return nil, fmt.Errorf("public ips: %w", err)
 		}
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		conn.Close()
+		mux.Close()
 		return nil, fmt.Errorf("dtls key: %w", err)
 	}
 	cert, err := webrtc.GenerateCertificate(key)
 	if err != nil {
-		conn.Close()
+		mux.Close()
 		return nil, fmt.Errorf("dtls certificate: %w", err)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &engine{api: api, cert: *cert, mux: mux, conn: conn, servers: iceServers(cfg)}, nil
+	return &engine{api: api, cert: *cert, mux: mux, conn: bconn, servers: iceServers(cfg)}, nil
 }
 
 func iceServers(cfg Config) []webrtc.ICEServer {

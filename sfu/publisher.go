@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -40,9 +41,33 @@ type Publisher struct {
 	sinkIdx [numTracks]int
 	started bool
 
-	startTimer *time.Timer
-	closeOnce  sync.Once
-	done       chan struct{}
+	startTimer   *time.Timer
+	closeOnce    sync.Once
+	done         chan struct{}
+	declared     chan struct{} // closed once all opts.Tracks tracks are declared
+	declaredOnce sync.Once
+}
+
+// awaitTracks waits until all the session's tracks are declared, at most
+// until maxWait after the session was created or ctx ends: a viewer joining
+// in the first moments of a publish then gets audio and video, not only the
+// track whose first packet happened to arrive first.
+func (p *Publisher) awaitTracks(ctx context.Context, maxWait time.Duration) {
+	if p.declared == nil {
+		return
+	}
+	d := time.Until(p.created.Add(maxWait))
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.declared:
+	case <-p.done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // Stream is the stream this publisher feeds.
@@ -92,6 +117,9 @@ func (p *Publisher) SetTrack(info TrackInfo) (int, error) {
 	}
 	ready := n >= p.opts.Tracks && !p.started
 	st.mu.Unlock()
+	if n >= p.opts.Tracks && p.declared != nil {
+		p.declaredOnce.Do(func() { close(p.declared) })
+	}
 	if ready {
 		p.startSinks()
 	}

@@ -260,7 +260,7 @@ func (r *Registry) Publish(ctx context.Context, b drops.Burst, opts PublishOptio
 	if err != nil {
 		return nil, err
 	}
-	pub := &Publisher{opts: opts, created: time.Now(), done: make(chan struct{})}
+	pub := &Publisher{opts: opts, created: time.Now(), done: make(chan struct{}), declared: make(chan struct{})}
 	pub.st = st
 	for i := range pub.sinkIdx {
 		pub.sinkIdx[i] = -1

@@ -205,6 +205,13 @@ func (r *Registry) Subscribe(ctx context.Context, burstID int64, offer string) (
 	if st == nil {
 		return Session{}, ErrNotLive
 	}
+	st.mu.Lock()
+	pub := st.pub
+	st.mu.Unlock()
+	if pub != nil {
+		// The same bound after which sinks start with the tracks so far.
+		pub.awaitTracks(ctx, time.Second)
+	}
 	infos := st.trackInfos()
 	if (infos[trackVideo] == nil || !want.Video) && (infos[trackAudio] == nil || !want.Audio) {
 		if infos[trackVideo] == nil && infos[trackAudio] == nil {

@@ -57,6 +57,7 @@ func parseSettings(name string, args []string, getenv func(string) string, stder
 	iceServers := fs.String("ice-servers", envOr(getenv, "ICE_SERVERS", ""), "comma-separated STUN/TURN URLs, e.g. stun:stun.l.google.com:19302 (ICE_SERVERS)")
 	grace := fs.Duration("publish-grace", durationEnv(getenv, "PUBLISH_GRACE", 30*time.Second), "how long viewers wait for a dropped publisher to come back (PUBLISH_GRACE)")
 	fs.StringVar(&s.app.RTSPAddr, "rtsp-addr", envOr(getenv, "RTSP_ADDR", ":8554"), `RTSP ingest listen address, or "off" (RTSP_ADDR)`)
+	fs.StringVar(&s.app.RTSPUDPAddr, "rtsp-udp-addr", envOr(getenv, "RTSP_UDP_ADDR", ":8000"), `RTSP ingest UDP address for RTP, an even port; RTCP uses the next port; "off": RTSP over TCP only (RTSP_UDP_ADDR)`)
 	shutdown := fs.Duration("shutdown-timeout", durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second), "bound on each shutdown step (SHUTDOWN_TIMEOUT)")
 	origins := fs.String("ws-allowed-origins", envOr(getenv, "WS_ALLOWED_ORIGINS", ""), "comma-separated origins (scheme://host[:port], or *) whose pages may open the shopper websocket besides the server's own host (WS_ALLOWED_ORIGINS)")
 	fs.Int64Var(&s.app.Channel.ReadLimit, "ws-read-limit", intEnv(getenv, "WS_READ_LIMIT", 4096), "largest client websocket frame in bytes (WS_READ_LIMIT)")

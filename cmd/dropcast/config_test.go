@@ -19,7 +19,7 @@ func TestSettingsPrecedence(t *testing.T) {
 		want func(settings) string // "" when fine
 	}{
 		{"defaults", nil, nil, func(s settings) string {
-			if s.app.DatabaseURL != DefaultDatabaseURL || s.app.HTTPAddr != ":8080" || s.app.PublicURL != "http://localhost:8080" || s.app.ShutdownTimeout != 10*time.Second ||
+			if s.app.DatabaseURL != DefaultDatabaseURL || s.app.RTSPUDPAddr != ":8000" || s.app.HTTPAddr != ":8080" || s.app.PublicURL != "http://localhost:8080" || s.app.ShutdownTimeout != 10*time.Second ||
 				s.app.MaxConnsPerIP != 256 {
 				return "wrong defaults"
 			}
@@ -29,6 +29,18 @@ func TestSettingsPrecedence(t *testing.T) {
 			if s.app.DatabaseURL != "postgres://x/y" || s.app.PublicURL != "http://localhost:9000" || s.app.AdminToken != "t0k" || s.app.ShutdownTimeout != 3*time.Second ||
 				s.app.MaxConnsPerIP != 0 {
 				return "env not applied"
+			}
+			return ""
+		}},
+		{"rtsp udp", []string{"-rtsp-udp-addr", "127.0.0.1:9000"}, map[string]string{"RTSP_UDP_ADDR": ":7000"}, func(s settings) string {
+			if s.app.RTSPUDPAddr != "127.0.0.1:9000" {
+				return "rtsp udp flag not applied"
+			}
+			return ""
+		}},
+		{"rtsp udp env", nil, map[string]string{"RTSP_UDP_ADDR": "off"}, func(s settings) string {
+			if s.app.RTSPUDPAddr != "off" {
+				return "rtsp udp env not applied"
 			}
 			return ""
 		}},

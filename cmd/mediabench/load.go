@@ -29,6 +29,8 @@ func runLoad(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "time after the joins before measuring")
 	window := fs.Duration("duration", 10*time.Second, "measurement window")
 	label := fs.String("label", "", "label for the result row")
+	ramp := fs.Duration("ramp", 0, "spread the joins evenly over this time (0: all at once)")
+	decrypt := fs.Bool("decrypt", false, "viewers decrypt every packet (default: only until the first keyframe; loss is counted from RTP headers)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,20 +52,24 @@ func runLoad(ctx context.Context, args []string) error {
 	time.Sleep(2 * time.Second) // the publisher's tracks reach the server
 	rssBefore := rssKB(*pid)
 
-	// All viewers join at once.
+	// All viewers join at once, or spread over -ramp.
 	vs := make([]*sfutest.Viewer, *viewers)
 	answer := make([]time.Duration, *viewers)
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var joinErr error
+	joinStart := time.Now()
 	for i := range vs {
+		if *ramp > 0 {
+			time.Sleep(time.Until(joinStart.Add(*ramp * time.Duration(i) / time.Duration(len(vs)))))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			t0 := time.Now()
-			v, err := sfutest.Watch(jctx, fmt.Sprintf("%s/whep/%d", *url, *burst), "")
+			v, err := sfutest.WatchWith(jctx, fmt.Sprintf("%s/whep/%d", *url, *burst), "", sfutest.WatchOptions{HeadersOnly: !*decrypt})
 			answer[i] = time.Since(t0)
 			if err != nil {
 				errMu.Lock()
@@ -87,34 +93,60 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 	time.Sleep(*warmup)
 
-	self := os.Getpid()
-	cpu0, out0, drop0, t0 := cpuTicks(*pid), metric(*url, "dropcast_media_packets_out_total", *burst), metric(*url, "dropcast_media_viewer_dropped_packets_total", *burst), time.Now()
-	load0 := cpuTicks(self)
-	pk0, gap0 := viewerTotals(vs)
+	s0 := takeSample(*url, *burst, *pid, vs)
 	time.Sleep(*window)
-	cpu1, out1, drop1, t1 := cpuTicks(*pid), metric(*url, "dropcast_media_packets_out_total", *burst), metric(*url, "dropcast_media_viewer_dropped_packets_total", *burst), time.Now()
-	load1 := cpuTicks(self)
-	pk1, gap1 := viewerTotals(vs)
+	s1 := takeSample(*url, *burst, *pid, vs)
 	rssAfter := rssKB(*pid)
 
-	wall := t1.Sub(t0).Seconds()
-	cpuSec := float64(cpu1-cpu0) / 100 // USER_HZ
-	fwd := (out1 - out0) / wall
-	recv := float64(pk1 - pk0)
-	lost := float64(gap1 - gap0)
-	var keys []time.Duration
+	// Each figure is a rate over its own interval: under overload a
+	// /metrics request can take seconds, which must not count as CPU time.
+	wall := s1.cpuAt.Sub(s0.cpuAt).Seconds()
+	cpuSec := float64(s1.cpu-s0.cpu) / 100 // USER_HZ
+	metricWall := s1.metricAt.Sub(s0.metricAt).Seconds()
+	fwd := (s1.out - s0.out) / metricWall
+	serverDrops := (s1.drop - s0.drop) / metricWall
+	loadCores := float64(s1.load-s0.load) / 100 / wall
+	recv := float64(s1.packets - s0.packets)
+	lost := float64(s1.gaps - s0.gaps)
+	var keys, conns, firsts []time.Duration
 	for _, v := range vs {
-		if k := v.FirstKeyframe(); k > 0 {
-			keys = append(keys, k)
+		tl := v.Timeline()
+		if tl.Keyframe > 0 {
+			keys = append(keys, tl.Keyframe)
+		}
+		if tl.Connected > 0 {
+			conns = append(conns, tl.Connected)
+		}
+		if tl.FirstVideo > 0 {
+			firsts = append(firsts, tl.FirstVideo)
 		}
 	}
-	serverDrops := (drop1 - drop0) / wall
-	fmt.Printf("| %s | %d | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f %% | %.2f | %.3f %% | %s | %s | %s | %d/%d |\n",
+	fmt.Printf("| %s | %d | %.0f | %.2f | %.0f | %.2f | %.2f | %.2f %% | %.2f | %.3f %% | %s | %s | %s | %d/%d | %s | %s |\n",
 		*label, *viewers, fwd, cpuSec/wall, fwd/max(cpuSec/wall, 0.01),
 		cpuSec/wall*100/float64(*viewers), float64(rssAfter-rssBefore)/1024/float64(*viewers),
-		100*serverDrops/max(fwd+serverDrops, 1), float64(load1-load0)/100/wall,
-		100*lost/max(recv+lost, 1), pct(answer, 99), pct(keys, 50), pct(keys, 95), len(keys), *viewers)
+		100*serverDrops/max(fwd+serverDrops, 1), loadCores,
+		100*lost/max(recv+lost, 1), pct(answer, 99), pct(keys, 50), pct(keys, 95), len(keys), *viewers,
+		pct(conns, 95), pct(firsts, 95))
 	return nil
+}
+
+// sample is the counters at one moment of the measurement window.
+type sample struct {
+	cpuAt, metricAt time.Time
+	cpu, load       int64 // server and load process CPU ticks
+	out, drop       float64
+	packets, gaps   int
+}
+
+func takeSample(url string, burst int64, pid int, vs []*sfutest.Viewer) sample {
+	var s sample
+	s.cpuAt, s.cpu, s.load = time.Now(), cpuTicks(pid), cpuTicks(os.Getpid())
+	s.packets, s.gaps = viewerTotals(vs)
+	start := time.Now()
+	s.out = metric(url, "dropcast_media_packets_out_total", burst)
+	s.drop = metric(url, "dropcast_media_viewer_dropped_packets_total", burst)
+	s.metricAt = start.Add(time.Since(start) / 2)
+	return s
 }
 
 func pct(ds []time.Duration, p int) string {

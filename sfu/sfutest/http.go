@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
@@ -24,7 +25,10 @@ func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %s", e.Cod
 // (tests run on 127.0.0.1). Publishers get Pion's default interceptors
 // (sender reports, NACK responder) like a real encoder; viewers go without,
 // to keep the load generator light.
-func newPeer(publisher bool) (*webrtc.PeerConnection, error) {
+func newPeer(publisher bool) (*webrtc.PeerConnection, error) { return newPeerWith(publisher, nil) }
+
+// newPeerWith is newPeer with all ICE traffic on mux when it is not nil.
+func newPeerWith(publisher bool, mux ice.UDPMux) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -40,6 +44,9 @@ func newPeer(publisher bool) (*webrtc.PeerConnection, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(0)
 	se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }

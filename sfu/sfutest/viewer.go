@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -26,8 +27,18 @@ type Viewer struct {
 	firstNALs []byte
 	firstVP8  []byte
 	firstKey  time.Duration
+	firstPkt  time.Duration
+	connected time.Duration
+	answered  time.Duration
 	started   time.Time
 	wg        sync.WaitGroup
+
+	// Set with WatchOptions.HeadersOnly: RTP is counted from its headers
+	// by the tap; ssrcs are the tracks' SSRCs as Pion reported them.
+	tap       *headerTap
+	mux       *ice.UDPMuxDefault
+	videoSSRC uint32
+	audioSSRC uint32
 }
 
 // TrackStats summarises one received track.
@@ -43,10 +54,43 @@ type TrackStats struct {
 	started  bool
 }
 
+// WatchOptions tunes a Viewer.
+type WatchOptions struct {
+	// HeadersOnly, for load generators, counts packets from their RTP
+	// headers and stops decrypting once the first video keyframe and the
+	// first audio packet have been read (see headerTap). FirstNALs,
+	// FirstVP8 and FirstKeyframe work as usual; Stats count packets and
+	// sequence gaps from the headers, and Bytes is the SRTP payload size.
+	HeadersOnly bool
+}
+
 // Watch offers to receive H264/VP8 video and Opus audio from whepURL.
 func Watch(ctx context.Context, whepURL, token string) (*Viewer, error) {
-	pc, err := newPeer(false)
+	return WatchWith(ctx, whepURL, token, WatchOptions{})
+}
+
+// WatchWith is Watch with options.
+func WatchWith(ctx context.Context, whepURL, token string, opts WatchOptions) (*Viewer, error) {
+	var (
+		tap *headerTap
+		mux *ice.UDPMuxDefault
+	)
+	if opts.HeadersOnly {
+		var err error
+		if tap, err = newHeaderTap(); err != nil {
+			return nil, err
+		}
+		mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: tap})
+	}
+	var iceMux ice.UDPMux // stays a nil interface without a tap
+	if mux != nil {
+		iceMux = mux
+	}
+	pc, err := newPeerWith(false, iceMux)
 	if err != nil {
+		if mux != nil {
+			mux.Close()
+		}
 		return nil, err
 	}
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
@@ -55,16 +99,28 @@ func Watch(ctx context.Context, whepURL, token string) (*Viewer, error) {
 			return nil, err
 		}
 	}
-	v := &Viewer{PC: pc, token: token, cond: make(chan struct{}), started: time.Now()}
+	v := &Viewer{PC: pc, token: token, cond: make(chan struct{}), started: time.Now(), tap: tap, mux: mux}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		v.wg.Add(1)
 		go v.read(t)
 	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			v.mu.Lock()
+			if v.connected == 0 {
+				v.connected = time.Since(v.started)
+			}
+			v.mu.Unlock()
+		}
+	})
 	loc, err := exchange(ctx, pc, whepURL, token)
 	if err != nil {
-		pc.Close()
+		v.Close()
 		return nil, err
 	}
+	v.mu.Lock()
+	v.answered = time.Since(v.started)
+	v.mu.Unlock()
 	v.Location = loc
 	return v, nil
 }
@@ -91,7 +147,15 @@ func (v *Viewer) read(t *webrtc.TrackRemote) {
 		v.mu.Lock()
 		s := &v.audio
 		if video {
+			if v.firstPkt == 0 {
+				v.firstPkt = time.Since(v.started)
+			}
 			s = &v.video
+			v.videoSSRC = pkt.SSRC
+		} else {
+			v.audioSSRC = pkt.SSRC
+		}
+		if video {
 			if strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8) {
 				if v.firstVP8 == nil {
 					v.firstVP8 = vp8Header(pkt.Payload)
@@ -106,28 +170,42 @@ func (v *Viewer) read(t *webrtc.TrackRemote) {
 			}
 		}
 		s.Mime = t.Codec().MimeType
-		if len(s.SSRCs) == 0 || s.SSRCs[len(s.SSRCs)-1] != pkt.SSRC {
-			s.SSRCs = append(s.SSRCs, pkt.SSRC)
-		}
-		if s.started {
-			switch d := int16(pkt.SequenceNumber - s.LastSeq); {
-			case d > 1:
-				s.Gaps += int(d) - 1
-			case d <= 0:
-				s.Reorders++
+		if v.tap != nil {
+			// The tap counts; once the picture can start and audio flows,
+			// the rest need not be decrypted.
+			if v.firstKey != 0 && v.audioSSRC != 0 {
+				v.tap.bypass.Store(true)
 			}
+		} else {
+			if len(s.SSRCs) == 0 || s.SSRCs[len(s.SSRCs)-1] != pkt.SSRC {
+				s.SSRCs = append(s.SSRCs, pkt.SSRC)
+			}
+			countSeq(s, pkt.SequenceNumber, n, len(pkt.Payload))
 		}
-		if !s.started || int16(pkt.SequenceNumber-s.LastSeq) > 0 {
-			s.LastSeq = pkt.SequenceNumber
-		}
-		s.started = true
-		s.Packets++
-		s.MaxSize = max(s.MaxSize, n)
-		s.Bytes += len(pkt.Payload)
 		close(v.cond)
 		v.cond = make(chan struct{})
 		v.mu.Unlock()
 	}
+}
+
+// countSeq adds one packet of size bytes (payload bytes of it) with
+// sequence number seq to s.
+func countSeq(s *TrackStats, seq uint16, size, payload int) {
+	if s.started {
+		switch d := int16(seq - s.LastSeq); {
+		case d > 1:
+			s.Gaps += int(d) - 1
+		case d <= 0:
+			s.Reorders++
+		}
+	}
+	if !s.started || int16(seq-s.LastSeq) > 0 {
+		s.LastSeq = seq
+	}
+	s.started = true
+	s.Packets++
+	s.MaxSize = max(s.MaxSize, size)
+	s.Bytes += payload
 }
 
 // nalTypes lists the H264 NAL unit types a packet carries (the types inside
@@ -170,6 +248,11 @@ func (v *Viewer) Stats() (video, audio TrackStats) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	video, audio = v.video, v.audio
+	if v.tap != nil {
+		vm, am := video.Mime, audio.Mime
+		video, audio = v.tap.stats(v.videoSSRC), v.tap.stats(v.audioSSRC)
+		video.Mime, audio.Mime = vm, am
+	}
 	video.SSRCs = append([]uint32(nil), video.SSRCs...)
 	audio.SSRCs = append([]uint32(nil), audio.SSRCs...)
 	return video, audio
@@ -227,8 +310,37 @@ func (v *Viewer) FirstKeyframe() time.Duration {
 	return v.firstKey
 }
 
+// Timeline is when a viewer's steps happened, from Watch's start; zero
+// for a step not reached.
+type Timeline struct {
+	Answered   time.Duration // WHEP answer applied (offer gathered, POST answered)
+	Connected  time.Duration // ICE and DTLS up (PeerConnectionStateConnected)
+	FirstVideo time.Duration // first video packet read
+	Keyframe   time.Duration // first packet of an IDR read
+}
+
+// Timeline returns the viewer's timeline so far.
+func (v *Viewer) Timeline() Timeline {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return Timeline{Answered: v.answered, Connected: v.connected, FirstVideo: v.firstPkt, Keyframe: v.firstKey}
+}
+
 // WaitFor waits until cond holds for the stats, or ctx ends.
 func (v *Viewer) WaitFor(ctx context.Context, cond func(video, audio TrackStats) bool) bool {
+	if v.tap != nil {
+		// Header counts change without a signal: poll them.
+		for {
+			if cond(v.Stats()) {
+				return true
+			}
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 	for {
 		v.mu.Lock()
 		ok := cond(v.video, v.audio)
@@ -255,5 +367,8 @@ func (v *Viewer) Delete(ctx context.Context) (int, error) {
 // Close closes the connection and waits for the read loops.
 func (v *Viewer) Close() {
 	v.PC.Close()
+	if v.mux != nil {
+		v.mux.Close() // a mux given to Pion is not closed with the peer
+	}
 	v.wg.Wait()
 }
