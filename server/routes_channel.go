@@ -16,7 +16,10 @@ import (
 // live card pins and the card timeline.
 func (s *Server) routesChannel() {
 	s.upgrader = &websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Commands are small JSON frames: 256 bytes of read buffer hold a
+		// typical one, and a larger frame is read past the buffer straight
+		// into the frame's bytes. Every idle connection keeps this buffer.
+		ReadBufferSize:  256,
 		WriteBufferSize: 4096,
 		// One pool for every connection's write buffer: an idle connection
 		// then holds none (gorilla keeps it only during a write).

@@ -273,7 +273,8 @@ func scrape(ctx context.Context, in info) (metrics, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "process_resident_memory_bytes", "go_goroutines"}
+	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes",
+		"go_memstats_heap_idle_bytes", "process_resident_memory_bytes", "go_goroutines"}
 	m := metrics{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -321,9 +322,14 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// report prints the server's memory growth per connection: heap in use
+// plus goroutine stacks, and everything the Go runtime holds from the OS
+// minus the heap it keeps idle (so also span and GC metadata, poll
+// descriptors and other runtime structures), each after a forced GC.
 func report(before, after metrics, n int) {
 	per := func(k string) float64 { return (after[k] - before[k]) / float64(n) / 1024 }
 	heap, stack := per("go_memstats_heap_inuse_bytes"), per("go_memstats_stack_inuse_bytes")
-	fmt.Printf("server memory per idle connection: heap %.2f KiB + stacks %.2f KiB = %.2f KiB (RSS %.2f KiB); goroutines %+.0f\n",
-		heap, stack, heap+stack, per("process_resident_memory_bytes"), after["go_goroutines"]-before["go_goroutines"])
+	runtimeTotal := per("go_memstats_sys_bytes") - per("go_memstats_heap_idle_bytes")
+	fmt.Printf("server memory per idle connection: heap %.2f KiB + stacks %.2f KiB = %.2f KiB; runtime total %.2f KiB (RSS %.2f KiB); goroutines %+.0f\n",
+		heap, stack, heap+stack, runtimeTotal, per("process_resident_memory_bytes"), after["go_goroutines"]-before["go_goroutines"])
 }
