@@ -44,13 +44,15 @@ type conn struct {
 	onSlow  func()
 	writers sync.WaitGroup
 
-	mu          sync.Mutex
-	queue       []*websocket.PreparedMessage
-	writing     bool
-	finished    bool // the reader is done: start no writer
-	kicked      bool
-	closeCode   int
-	closeReason string
+	mu           sync.Mutex
+	queue        []*websocket.PreparedMessage
+	writing      bool
+	finished     bool // the reader is done: start no writer
+	kicked       bool
+	closeCode    int
+	closeReason  string
+	kickDeadline time.Time   // a kicked connection's writes end by then
+	closeTimer   *time.Timer // closes a kicked connection's socket at the latest
 }
 
 func newConn(ws *websocket.Conn, c Client, cfg *Config, onSlow func()) *conn {
@@ -90,6 +92,15 @@ func (c *conn) startWriterLocked() {
 // it. A writer blocked on a client that does not read would never see the
 // request, so kick also cuts writing short: the socket gets closeGrace to
 // take its last bytes, then a write fails and the socket is closed.
+//
+// The write deadline alone does not guarantee the close: gorilla applies
+// the deadline it was given for a frame when that frame's write starts, so
+// a kick that lands between the writer's last look at the connection and
+// that moment is overridden by the frame's longer WriteTimeout; and a client
+// that neither reads nor answers the close keeps the reader waiting. So a
+// kicked socket is closed 2×closeGrace after the kick in any case (one grace
+// period for the last bytes, one for the client's close frame), whatever
+// the writer and the reader are doing.
 func (c *conn) kick(code int, reason string, counted func()) {
 	c.mu.Lock()
 	if c.kicked {
@@ -100,7 +111,12 @@ func (c *conn) kick(code int, reason string, counted func()) {
 	if code == CloseSlowConsumer {
 		c.queue = nil
 	}
-	_ = c.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	c.kickDeadline = time.Now().Add(closeGrace)
+	_ = c.ws.NetConn().SetWriteDeadline(c.kickDeadline)
+	if !c.finished {
+		ws := c.ws
+		c.closeTimer = time.AfterFunc(2*closeGrace, func() { ws.Close() })
+	}
 	c.startWriterLocked()
 	c.mu.Unlock()
 	if counted != nil {
@@ -151,16 +167,19 @@ func (c *conn) drain() {
 	}
 }
 
+// write writes one frame. Only the writer calls it, so gorilla's write
+// deadline is the writer's alone.
 func (c *conn) write(pm *websocket.PreparedMessage) error {
+	c.mu.Lock()
 	deadline := time.Now().Add(c.cfg.WriteTimeout)
+	if c.kicked { // a kick's shorter deadline stands, for pings too
+		deadline = c.kickDeadline
+	}
+	c.mu.Unlock()
 	if pm == pingFrame {
 		return c.ws.WriteControl(websocket.PingMessage, nil, deadline)
 	}
-	c.mu.Lock()
-	if !c.kicked { // a kick's shorter deadline stands
-		_ = c.ws.SetWriteDeadline(deadline)
-	}
-	c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(deadline)
 	return c.ws.WritePreparedMessage(pm)
 }
 
@@ -170,7 +189,21 @@ func (c *conn) sendClose(code int, reason string) {
 		c.ws.Close()
 		return
 	}
+	c.mu.Lock()
 	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
+	c.mu.Unlock()
+}
+
+// extendRead sets the read deadline d from now, unless the connection is
+// closing: then the close's grace period stands. The check and the change
+// happen under the lock kick takes, so a reader that saw no kick cannot
+// push back a deadline sendClose has set since.
+func (c *conn) extendRead(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.kicked {
+		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(d))
+	}
 }
 
 // finish stops new writers, closes the socket (which ends a write in
@@ -179,6 +212,9 @@ func (c *conn) sendClose(code int, reason string) {
 func (c *conn) finish() {
 	c.mu.Lock()
 	c.finished = true
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
 	c.mu.Unlock()
 	c.ws.Close()
 	c.writers.Wait()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -30,12 +29,10 @@ type session struct {
 func (s *session) readLoop(ctx context.Context) {
 	cfg := &s.reg.cfg
 	ws := s.c.ws
-	_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+	s.c.extendRead(cfg.PongWait)
 	ws.SetPongHandler(func(string) error {
-		if s.c.isKicked() {
-			return nil // closing: the close grace period stands
-		}
-		return ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		s.c.extendRead(cfg.PongWait) // closing: the close grace period stands
+		return nil
 	})
 	for {
 		mt, frame, err := s.next(cfg.ReadLimit)
@@ -45,7 +42,7 @@ func (s *session) readLoop(ctx context.Context) {
 		if s.c.isKicked() {
 			continue // closing: read on until the client's close frame or the grace period ends
 		}
-		_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		s.c.extendRead(cfg.PongWait)
 		switch {
 		case frame == nil:
 			s.reg.stats.oversized.Add(1)
