@@ -55,6 +55,11 @@ func run() error {
 	pins := flag.Int("pins", 20, "card pins to time")
 	par := flag.Int("dial-parallel", 64, "connections dialled at once")
 	verbose := flag.Bool("v", false, "print each pin's timings")
+	defReader := "gorilla"
+	if haveEpoll {
+		defReader = "epoll"
+	}
+	reader := flag.String("reader", defReader, "how clients read: epoll (one loop per core parses frames; Linux) or gorilla (a goroutine and a gorilla client each)")
 	flag.Parse()
 	raw, err := os.ReadFile(*infoPath)
 	if err != nil {
@@ -75,7 +80,15 @@ func run() error {
 		l.recv[i] = make([]atomic.Int64, *n)
 	}
 	start := time.Now()
-	if err := l.connect(ctx, *n, *par); err != nil {
+	connect := l.connect
+	switch *reader {
+	case "epoll":
+		connect = l.connectRaw
+	case "gorilla":
+	default:
+		return fmt.Errorf("-reader %q: want epoll or gorilla", *reader)
+	}
+	if err := connect(ctx, *n, *par); err != nil {
 		return err
 	}
 	fmt.Printf("connected %d shoppers in %v\n", *n, time.Since(start).Round(time.Millisecond))
@@ -86,14 +99,15 @@ func run() error {
 	}
 	report(before, after, *n)
 
-	cpu0 := cpuTime(in.PID)
+	cpu0, self0 := cpuTime(in.PID), cpuTime(os.Getpid())
 	lat, missing, err := l.pinAll(ctx)
 	if err != nil {
 		return err
 	}
-	if cpu := cpuTime(in.PID) - cpu0; cpu > 0 && len(lat) > 0 {
-		fmt.Printf("server CPU during the pins: %v, %.1f µs per delivered card.show\n",
-			cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(len(lat)))
+	if cpu, self := cpuTime(in.PID)-cpu0, cpuTime(os.Getpid())-self0; cpu > 0 && len(lat) > 0 {
+		fmt.Printf("CPU during the pins: server %v, %.1f µs per delivered card.show; load process (%s reader) %v, %.1f µs per card.show\n",
+			cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(len(lat)),
+			*reader, self.Round(time.Millisecond), float64(self.Microseconds())/float64(len(lat)))
 	}
 	slices.Sort(lat)
 	if len(lat) == 0 {
@@ -107,6 +121,7 @@ func run() error {
 }
 
 type load struct {
+	raw     *rawLoad // the epoll reader's state, when it reads
 	verbose bool
 	in      info
 	pins    int
@@ -248,6 +263,9 @@ func (l *load) allArrived(k int) bool {
 }
 
 func (l *load) close() {
+	if l.raw != nil {
+		l.raw.close()
+	}
 	for _, ws := range l.conns {
 		if ws != nil {
 			ws.Close()
