@@ -30,9 +30,13 @@ var pingFrame = &websocket.PreparedMessage{}
 // while there is something to write: enqueue starts it when the bounded
 // queue goes from empty to non-empty and it exits once the queue is empty,
 // so an idle connection costs one goroutine, not two, and holds no write
-// buffer. At most one writer runs at a time; a mutex guards the queue for
-// short critical sections and is never held across I/O. Anyone may enqueue;
-// nobody ever waits for the writer.
+// buffer. A broadcast reaching an idle connection does not even start the
+// writer: deliver writes it in the broadcasting goroutine with one write
+// that never waits, and only what the socket does not take goes to a
+// writer. At most one writer (a writer goroutine or a deliver in progress)
+// runs at a time; a mutex guards the queue for short critical sections and
+// is never held across I/O. Anyone may enqueue; nobody ever waits for the
+// writer.
 type conn struct {
 	ws      *websocket.Conn
 	burstID int64
@@ -46,6 +50,7 @@ type conn struct {
 
 	mu           sync.Mutex
 	queue        []*websocket.PreparedMessage
+	rest         []byte // the end of a frame whose start deliver wrote; it goes first
 	writing      bool
 	finished     bool // the reader is done: start no writer
 	kicked       bool
@@ -75,6 +80,43 @@ func (c *conn) enqueue(pm *websocket.PreparedMessage) {
 	c.queue = append(c.queue, pm)
 	c.startWriterLocked()
 	c.mu.Unlock()
+}
+
+// deliver hands c a broadcast, pm, whose wire form (the frame's bytes as
+// this server sends them) is wire. When nothing is queued or being written,
+// the frame is written at once with one write system call that never waits
+// (tryWrite): a broadcast then costs no goroutine and no timer per
+// connection. What the socket does not take now, and any frame while
+// another is queued or being written, goes to the writer goroutine as
+// enqueue does. A nil wire always enqueues.
+func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
+	c.mu.Lock()
+	if wire == nil || c.writing || len(c.queue) > 0 || c.kicked || c.finished {
+		c.mu.Unlock()
+		c.enqueue(pm)
+		return
+	}
+	c.writing = true // this goroutine is the writer until it hands over
+	c.mu.Unlock()
+	n, ok, err := tryWrite(c.ws.NetConn(), wire)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case !ok:
+		c.queue = append(c.queue, pm)
+	case err != nil: // the socket failed: closing it ends the reader too
+		c.writing, c.finished = false, true
+		c.ws.Close()
+		return
+	case n < len(wire):
+		c.rest = wire[n:] // shared by every connection of the broadcast, never written to
+	}
+	if len(c.rest) == 0 && len(c.queue) == 0 && !c.kicked {
+		c.writing = false
+		return
+	}
+	c.writers.Add(1)
+	go c.drain()
 }
 
 func (c *conn) startWriterLocked() {
@@ -139,6 +181,25 @@ func (c *conn) drain() {
 	defer c.writers.Done()
 	for {
 		c.mu.Lock()
+		if rest := c.rest; len(rest) > 0 {
+			// The end of a frame deliver began: nothing may come between.
+			c.rest = nil
+			deadline := time.Now().Add(c.cfg.WriteTimeout)
+			if c.kicked {
+				deadline = c.kickDeadline
+			}
+			c.mu.Unlock()
+			nc := c.ws.NetConn()
+			_ = nc.SetWriteDeadline(deadline)
+			if _, err := nc.Write(rest); err != nil {
+				c.ws.Close()
+				c.mu.Lock()
+				c.writing, c.finished = false, true
+				c.mu.Unlock()
+				return
+			}
+			continue
+		}
 		if c.kicked && len(c.queue) == 0 {
 			code, reason := c.closeCode, c.closeReason
 			c.writing = false

@@ -102,3 +102,48 @@ func TestKickClosesIdleConnection(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Frames delivered inline (wireText, tryWrite) read back as the same
+// messages at every length encoding, and interleave correctly with frames
+// the writer goroutine sends.
+func TestDeliverWireFrames(t *testing.T) {
+	got := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err == nil {
+			got <- ws
+		}
+	}))
+	defer srv.Close()
+	client, _, err := websocket.DefaultDialer.DialContext(t.Context(), "ws"+srv.URL[len("http"):], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cfg := Config{}
+	cfg.setDefaults()
+	c := newConn(<-got, Client{}, &cfg, nil)
+	defer c.finish()
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 200_000}
+	var want [][]byte
+	for i, n := range sizes {
+		payload := bytes.Repeat([]byte{byte('a' + i)}, n)
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.deliver(pm, wireText(payload))
+		c.enqueue(pm) // the same through the writer, queued behind whatever is in flight
+		want = append(want, payload, payload)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i, w := range want {
+		mt, p, err := client.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if mt != websocket.TextMessage || !bytes.Equal(p, w) {
+			t.Fatalf("message %d: type %d, %d bytes, want text of %d bytes", i, mt, len(p), len(w))
+		}
+	}
+}

@@ -23,6 +23,8 @@ func (s *Server) routesChannel() {
 		WriteBufferSize: 4096,
 		// One pool for every connection's write buffer: an idle connection
 		// then holds none (gorilla keeps it only during a write).
+		// EnableCompression stays off: the channel writes broadcast frames
+		// to the sockets itself, uncompressed.
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
 			return s.channel != nil && s.channel.OriginAllowed(r.Header.Get("Origin"), r.Host)
