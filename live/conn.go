@@ -99,20 +99,23 @@ func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
 	c.writing = true // this goroutine is the writer until it hands over
 	c.mu.Unlock()
 	n, ok, err := tryWrite(c.ws.NetConn(), wire)
+	if ok && err != nil { // the socket failed: closing it ends the reader too
+		c.ws.Close()
+		c.mu.Lock()
+		c.writing, c.finished = false, true
+		c.mu.Unlock()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case !ok:
 		c.queue = append(c.queue, pm)
-	case err != nil: // the socket failed: closing it ends the reader too
-		c.writing, c.finished = false, true
-		c.ws.Close()
-		return
 	case n < len(wire):
 		c.rest = wire[n:] // shared by every connection of the broadcast, never written to
 	}
-	if len(c.rest) == 0 && len(c.queue) == 0 && !c.kicked {
-		c.writing = false
+	if c.finished || (len(c.rest) == 0 && len(c.queue) == 0 && !c.kicked) {
+		c.writing = false // finished: the reader is gone and the socket closed, nothing to hand over
 		return
 	}
 	c.writers.Add(1)
