@@ -213,6 +213,9 @@ func (c *conn) drain() {
 		}
 		if len(c.queue) == 0 {
 			c.queue = nil // an idle connection holds no queue memory
+			// No write is in progress now; a passed deadline would make
+			// deliver's next write fail before it starts.
+			_ = c.ws.NetConn().SetWriteDeadline(time.Time{})
 			c.writing = false
 			c.mu.Unlock()
 			return

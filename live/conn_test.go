@@ -147,3 +147,40 @@ func TestDeliverWireFrames(t *testing.T) {
 		}
 	}
 }
+
+// A broadcast reaches a connection whose write deadline from an earlier
+// write has passed (the runtime refuses raw writes then).
+func TestDeliverAfterDeadlinePassed(t *testing.T) {
+	got := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err == nil {
+			got <- ws
+		}
+	}))
+	defer srv.Close()
+	client, _, err := websocket.DefaultDialer.DialContext(t.Context(), "ws"+srv.URL[len("http"):], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cfg := Config{}
+	cfg.setDefaults()
+	ws := <-got
+	c := newConn(ws, Client{}, &cfg, nil)
+	defer c.finish()
+	// As gorilla leaves it after answering a client's ping.
+	_ = ws.NetConn().SetWriteDeadline(time.Now().Add(-time.Second))
+	for i := range 3 {
+		payload := []byte{byte('a' + i)}
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.deliver(pm, wireText(payload))
+		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, p, err := client.ReadMessage(); err != nil || !bytes.Equal(p, payload) {
+			t.Fatalf("message %d: %q, %v", i, p, err)
+		}
+	}
+}

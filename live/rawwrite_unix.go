@@ -5,13 +5,15 @@ package live
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 )
 
 // tryWrite writes as much of b to nc as the socket takes now, without
 // waiting: one write system call. It returns how many bytes went out; 0
 // with a nil error when the socket's buffer is full. ok is false when nc
-// offers no raw access, and then nothing was written.
+// offers no raw access or its write deadline has passed, and then nothing
+// was written.
 func tryWrite(nc net.Conn, b []byte) (n int, ok bool, err error) {
 	sc, isRaw := nc.(syscall.Conn)
 	if !isRaw {
@@ -30,6 +32,13 @@ func tryWrite(nc net.Conn, b []byte) (n int, ok bool, err error) {
 			}
 		}
 	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A write deadline left from an earlier blocking write (the
+		// writer's, or gorilla's answer to a client ping) has passed: the
+		// runtime refuses raw writes until a new one is set. The writer
+		// sets one.
+		return 0, false, nil
+	}
 	if err != nil {
 		return 0, true, err
 	}
