@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -51,6 +52,8 @@ type conn struct {
 	mu           sync.Mutex
 	queue        []*websocket.PreparedMessage
 	rest         []byte // the end of a frame whose start deliver wrote; it goes first
+	pong         []byte // the answer owed to the client's last ping, if pongDue
+	pongDue      bool
 	writing      bool
 	finished     bool // the reader is done: start no writer
 	kicked       bool
@@ -114,12 +117,27 @@ func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
 	case n < len(wire):
 		c.rest = wire[n:] // shared by every connection of the broadcast, never written to
 	}
-	if c.finished || (len(c.rest) == 0 && len(c.queue) == 0 && !c.kicked) {
+	if c.finished || (len(c.rest) == 0 && len(c.queue) == 0 && !c.pongDue && !c.kicked) {
 		c.writing = false // finished: the reader is gone and the socket closed, nothing to hand over
 		return
 	}
 	c.writers.Add(1)
 	go c.drain()
+}
+
+// queuePong has the writer answer a client's ping between two frames.
+// gorilla's own answer would be written from the reader's goroutine, which
+// could put it inside a frame whose start deliver wrote and whose end the
+// writer has yet to write. Only the last ping is answered, as RFC 6455
+// allows.
+func (c *conn) queuePong(payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	c.pong, c.pongDue = payload, true
+	c.startWriterLocked()
 }
 
 func (c *conn) startWriterLocked() {
@@ -195,6 +213,23 @@ func (c *conn) drain() {
 			nc := c.ws.NetConn()
 			_ = nc.SetWriteDeadline(deadline)
 			if _, err := nc.Write(rest); err != nil {
+				c.ws.Close()
+				c.mu.Lock()
+				c.writing, c.finished = false, true
+				c.mu.Unlock()
+				return
+			}
+			continue
+		}
+		if c.pongDue {
+			pong := c.pong
+			c.pong, c.pongDue = nil, false
+			deadline := time.Now().Add(c.cfg.WriteTimeout)
+			if c.kicked {
+				deadline = c.kickDeadline
+			}
+			c.mu.Unlock()
+			if err := c.ws.WriteControl(websocket.PongMessage, pong, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 				c.ws.Close()
 				c.mu.Lock()
 				c.writing, c.finished = false, true

@@ -34,6 +34,10 @@ func (s *session) readLoop(ctx context.Context) {
 		s.c.extendRead(cfg.PongWait) // closing: the close grace period stands
 		return nil
 	})
+	ws.SetPingHandler(func(data string) error {
+		s.c.queuePong([]byte(data))
+		return nil
+	})
 	for {
 		mt, frame, err := s.next(cfg.ReadLimit)
 		if err != nil {
