@@ -34,6 +34,11 @@ func (s *session) readLoop(ctx context.Context) {
 		s.c.extendRead(cfg.PongWait) // closing: the close grace period stands
 		return nil
 	})
+	// Pings are answered by the writer (conn.queuePong). The close answer
+	// gorilla writes from here when the client closes could still land
+	// inside a frame whose end the writer has not written yet (only when
+	// the socket had no room for all of it); the connection ends right
+	// after, so that client would see an abnormal closure, not the echo.
 	ws.SetPingHandler(func(data string) error {
 		s.c.queuePong([]byte(data))
 		return nil
