@@ -9,7 +9,11 @@
 //     DROPCAST_LOAD_SERVER=/tmp/load.json (see BENCHMARKS.md).
 //  2. Run: wsload -info /tmp/load.json -n 10000 -pins 20
 //
-// Raise the open-files limit (ulimit -n) in both processes above N.
+// Raise the open-files limit (ulimit -n) in both processes above N. On
+// Linux the clients are read by one epoll loop per core (raw_linux.go), so
+// the load process takes as little CPU as it can from the server it shares
+// the machine with; -reader gorilla gives each client a goroutine and a
+// gorilla connection instead, as a browser-like baseline.
 package main
 
 import (
