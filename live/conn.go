@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -30,9 +31,13 @@ var pingFrame = &websocket.PreparedMessage{}
 // while there is something to write: enqueue starts it when the bounded
 // queue goes from empty to non-empty and it exits once the queue is empty,
 // so an idle connection costs one goroutine, not two, and holds no write
-// buffer. At most one writer runs at a time; a mutex guards the queue for
-// short critical sections and is never held across I/O. Anyone may enqueue;
-// nobody ever waits for the writer.
+// buffer. A broadcast reaching an idle connection does not even start the
+// writer: deliver writes it in the broadcasting goroutine with one write
+// that never waits, and only what the socket does not take goes to a
+// writer. At most one writer (a writer goroutine or a deliver in progress)
+// runs at a time; a mutex guards the queue for short critical sections and
+// is never held across I/O. Anyone may enqueue; nobody ever waits for the
+// writer.
 type conn struct {
 	ws      *websocket.Conn
 	burstID int64
@@ -44,13 +49,18 @@ type conn struct {
 	onSlow  func()
 	writers sync.WaitGroup
 
-	mu          sync.Mutex
-	queue       []*websocket.PreparedMessage
-	writing     bool
-	finished    bool // the reader is done: start no writer
-	kicked      bool
-	closeCode   int
-	closeReason string
+	mu           sync.Mutex
+	queue        []*websocket.PreparedMessage
+	rest         []byte // the end of a frame whose start deliver wrote; it goes first
+	pong         []byte // the answer owed to the client's last ping, if pongDue
+	pongDue      bool
+	writing      bool
+	finished     bool // the reader is done: start no writer
+	kicked       bool
+	closeCode    int
+	closeReason  string
+	kickDeadline time.Time   // a kicked connection's writes end by then
+	closeTimer   *time.Timer // closes a kicked connection's socket at the latest
 }
 
 func newConn(ws *websocket.Conn, c Client, cfg *Config, onSlow func()) *conn {
@@ -75,6 +85,61 @@ func (c *conn) enqueue(pm *websocket.PreparedMessage) {
 	c.mu.Unlock()
 }
 
+// deliver hands c a broadcast, pm, whose wire form (the frame's bytes as
+// this server sends them) is wire. When nothing is queued or being written,
+// the frame is written at once with one write system call that never waits
+// (tryWrite): a broadcast then costs no goroutine and no timer per
+// connection. What the socket does not take now, and any frame while
+// another is queued or being written, goes to the writer goroutine as
+// enqueue does. A nil wire always enqueues.
+func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
+	c.mu.Lock()
+	if wire == nil || c.writing || len(c.queue) > 0 || c.kicked || c.finished {
+		c.mu.Unlock()
+		c.enqueue(pm)
+		return
+	}
+	c.writing = true // this goroutine is the writer until it hands over
+	c.mu.Unlock()
+	n, ok, err := tryWrite(c.ws.NetConn(), wire)
+	if ok && err != nil { // the socket failed: closing it ends the reader too
+		c.ws.Close()
+		c.mu.Lock()
+		c.writing, c.finished = false, true
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case !ok:
+		c.queue = append(c.queue, pm)
+	case n < len(wire):
+		c.rest = wire[n:] // shared by every connection of the broadcast, never written to
+	}
+	if c.finished || (len(c.rest) == 0 && len(c.queue) == 0 && !c.pongDue && !c.kicked) {
+		c.writing = false // finished: the reader is gone and the socket closed, nothing to hand over
+		return
+	}
+	c.writers.Add(1)
+	go c.drain()
+}
+
+// queuePong has the writer answer a client's ping between two frames.
+// gorilla's own answer would be written from the reader's goroutine, which
+// could put it inside a frame whose start deliver wrote and whose end the
+// writer has yet to write. Only the last ping is answered, as RFC 6455
+// allows.
+func (c *conn) queuePong(payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	c.pong, c.pongDue = payload, true
+	c.startWriterLocked()
+}
+
 func (c *conn) startWriterLocked() {
 	if c.writing || c.finished {
 		return
@@ -90,6 +155,15 @@ func (c *conn) startWriterLocked() {
 // it. A writer blocked on a client that does not read would never see the
 // request, so kick also cuts writing short: the socket gets closeGrace to
 // take its last bytes, then a write fails and the socket is closed.
+//
+// The write deadline alone does not guarantee the close: gorilla applies
+// the deadline it was given for a frame when that frame's write starts, so
+// a kick that lands between the writer's last look at the connection and
+// that moment is overridden by the frame's longer WriteTimeout; and a client
+// that neither reads nor answers the close keeps the reader waiting. So a
+// kicked socket is closed 2×closeGrace after the kick in any case (one grace
+// period for the last bytes, one for the client's close frame), whatever
+// the writer and the reader are doing.
 func (c *conn) kick(code int, reason string, counted func()) {
 	c.mu.Lock()
 	if c.kicked {
@@ -100,7 +174,12 @@ func (c *conn) kick(code int, reason string, counted func()) {
 	if code == CloseSlowConsumer {
 		c.queue = nil
 	}
-	_ = c.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	c.kickDeadline = time.Now().Add(closeGrace)
+	_ = c.ws.NetConn().SetWriteDeadline(c.kickDeadline)
+	if !c.finished {
+		ws := c.ws
+		c.closeTimer = time.AfterFunc(2*closeGrace, func() { ws.Close() })
+	}
 	c.startWriterLocked()
 	c.mu.Unlock()
 	if counted != nil {
@@ -123,6 +202,42 @@ func (c *conn) drain() {
 	defer c.writers.Done()
 	for {
 		c.mu.Lock()
+		if rest := c.rest; len(rest) > 0 {
+			// The end of a frame deliver began: nothing may come between.
+			c.rest = nil
+			deadline := time.Now().Add(c.cfg.WriteTimeout)
+			if c.kicked {
+				deadline = c.kickDeadline
+			}
+			c.mu.Unlock()
+			nc := c.ws.NetConn()
+			_ = nc.SetWriteDeadline(deadline)
+			if _, err := nc.Write(rest); err != nil {
+				c.ws.Close()
+				c.mu.Lock()
+				c.writing, c.finished = false, true
+				c.mu.Unlock()
+				return
+			}
+			continue
+		}
+		if c.pongDue {
+			pong := c.pong
+			c.pong, c.pongDue = nil, false
+			deadline := time.Now().Add(c.cfg.WriteTimeout)
+			if c.kicked {
+				deadline = c.kickDeadline
+			}
+			c.mu.Unlock()
+			if err := c.ws.WriteControl(websocket.PongMessage, pong, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+				c.ws.Close()
+				c.mu.Lock()
+				c.writing, c.finished = false, true
+				c.mu.Unlock()
+				return
+			}
+			continue
+		}
 		if c.kicked && len(c.queue) == 0 {
 			code, reason := c.closeCode, c.closeReason
 			c.writing = false
@@ -133,6 +248,9 @@ func (c *conn) drain() {
 		}
 		if len(c.queue) == 0 {
 			c.queue = nil // an idle connection holds no queue memory
+			// No write is in progress now; a passed deadline would make
+			// deliver's next write fail before it starts.
+			_ = c.ws.NetConn().SetWriteDeadline(time.Time{})
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -151,16 +269,19 @@ func (c *conn) drain() {
 	}
 }
 
+// write writes one frame. Only the writer calls it, so gorilla's write
+// deadline is the writer's alone.
 func (c *conn) write(pm *websocket.PreparedMessage) error {
+	c.mu.Lock()
 	deadline := time.Now().Add(c.cfg.WriteTimeout)
+	if c.kicked { // a kick's shorter deadline stands, for pings too
+		deadline = c.kickDeadline
+	}
+	c.mu.Unlock()
 	if pm == pingFrame {
 		return c.ws.WriteControl(websocket.PingMessage, nil, deadline)
 	}
-	c.mu.Lock()
-	if !c.kicked { // a kick's shorter deadline stands
-		_ = c.ws.SetWriteDeadline(deadline)
-	}
-	c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(deadline)
 	return c.ws.WritePreparedMessage(pm)
 }
 
@@ -170,7 +291,21 @@ func (c *conn) sendClose(code int, reason string) {
 		c.ws.Close()
 		return
 	}
+	c.mu.Lock()
 	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
+	c.mu.Unlock()
+}
+
+// extendRead sets the read deadline d from now, unless the connection is
+// closing: then the close's grace period stands. The check and the change
+// happen under the lock kick takes, so a reader that saw no kick cannot
+// push back a deadline sendClose has set since.
+func (c *conn) extendRead(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.kicked {
+		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(d))
+	}
 }
 
 // finish stops new writers, closes the socket (which ends a write in
@@ -179,6 +314,9 @@ func (c *conn) sendClose(code int, reason string) {
 func (c *conn) finish() {
 	c.mu.Lock()
 	c.finished = true
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
 	c.mu.Unlock()
 	c.ws.Close()
 	c.writers.Wait()

@@ -1,6 +1,8 @@
 package live
 
 import (
+	"encoding/binary"
+	"runtime"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -23,8 +25,9 @@ const (
 // from the hub's own goroutine; Broadcast must not block on any connection.
 //
 // The in-process implementation (the registry's local fan-out) prepares the
-// frame once (websocket.PreparedMessage) and puts it in each connection's
-// queue. This is the seam for running several nodes: a PostgreSQL
+// frame once (websocket.PreparedMessage, and its bytes on the wire) and
+// writes it to each idle connection without waiting, or queues it for the
+// connection's writer (conn.deliver). This is the seam for running several nodes: a PostgreSQL
 // implementation would wrap the local one, batch frames for about 50 ms per
 // burst into one NOTIFY per batch (a NOTIFY in every transaction takes a
 // cluster-wide lock at commit, and a payload is at most 8000 bytes), and each
@@ -88,10 +91,55 @@ func (f *fanout) snapshot(to Audience) []*conn {
 	return f.all
 }
 
-func (f *fanout) send(to Audience, pm *websocket.PreparedMessage) {
-	for _, c := range f.snapshot(to) {
-		c.enqueue(pm)
+// fanoutShare is the fewest connections worth a goroutine of their own
+// in a broadcast.
+const fanoutShare = 512
+
+// send delivers pm (wire: its bytes on the wire, or nil to queue it) to
+// every connection of the audience. A large audience is split between one
+// goroutine per core, since delivering is mostly the write system call of
+// each socket; send returns once every connection has been written to or
+// has the frame queued, which never waits for a client.
+func (f *fanout) send(to Audience, pm *websocket.PreparedMessage, wire []byte) {
+	list := f.snapshot(to)
+	parts := min(runtime.GOMAXPROCS(0), len(list)/fanoutShare)
+	if parts <= 1 {
+		for _, c := range list {
+			c.deliver(pm, wire)
+		}
+		return
 	}
+	per := (len(list) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for start := per; start < len(list); start += per {
+		part := list[start:min(len(list), start+per)]
+		wg.Go(func() {
+			for _, c := range part {
+				c.deliver(pm, wire)
+			}
+		})
+	}
+	for _, c := range list[:per] {
+		c.deliver(pm, wire)
+	}
+	wg.Wait()
+}
+
+// wireText is payload as this server sends a text message on the wire:
+// one final, unmasked, uncompressed frame (the channel's upgrader never
+// negotiates compression).
+func wireText(payload []byte) []byte {
+	n := len(payload)
+	var h []byte
+	switch {
+	case n < 126:
+		h = []byte{0x81, byte(n)}
+	case n < 1<<16:
+		h = []byte{0x81, 126, byte(n >> 8), byte(n)}
+	default:
+		h = binary.BigEndian.AppendUint64([]byte{0x81, 127}, uint64(n))
+	}
+	return append(h, payload...)
 }
 
 // without returns list minus c, as a new slice when c was in it.
@@ -140,7 +188,7 @@ func (l *localFanout) close(burstID int64, f *fanout) {
 	}
 }
 
-// Broadcast encodes the frame once and queues it for every local
+// Broadcast encodes the frame once and delivers it to every local
 // connection of the burst.
 func (l *localFanout) Broadcast(burstID int64, to Audience, frame []byte) {
 	l.mu.RLock()
@@ -154,5 +202,5 @@ func (l *localFanout) Broadcast(burstID int64, to Audience, frame []byte) {
 		l.onErr(err)
 		return
 	}
-	f.send(to, pm)
+	f.send(to, pm, wireText(frame))
 }

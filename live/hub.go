@@ -134,7 +134,7 @@ func (h *Hub) run(ctx context.Context) {
 		case <-h.stockT.C:
 			h.flushStock()
 		case <-ping.C:
-			h.fan.send(Everyone, pingFrame)
+			h.fan.send(Everyone, pingFrame, nil)
 		case <-tick.C:
 			h.tickViewers()
 			if h.idleFor() >= h.reg.cfg.HubIdle {

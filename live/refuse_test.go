@@ -272,3 +272,42 @@ func TestKeepalive(t *testing.T) {
 		t.Fatalf("ack = %v", m)
 	}
 }
+
+// A client's websocket pings are answered with their payload, also while
+// broadcasts are being written to it.
+func TestClientPingAnswered(t *testing.T) {
+	e := newEnv(t, live.Config{})
+	ws, _, err := websocket.DefaultDialer.DialContext(t.Context(), e.wsURL(e.wsPath()), nil)
+	must(t, err)
+	defer ws.Close()
+	pongs := make(chan string, 16)
+	ws.SetPongHandler(func(data string) error {
+		pongs <- data
+		return nil
+	})
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	waitFor(t, 5*time.Second, "joined", func() bool { return e.reg.Stats().Connections == 1 })
+	for i := range 5 {
+		live.BroadcastForTest(e.reg, e.burst.ID, fmt.Appendf(nil, `{"type":"bulk","i":%d}`, i))
+		want := fmt.Sprintf("hello %d", i)
+		must(t, ws.WriteControl(websocket.PingMessage, []byte(want), time.Now().Add(5*time.Second)))
+		select {
+		case got := <-pongs:
+			if got != want {
+				t.Fatalf("pong %q, want %q", got, want)
+			}
+		case err := <-ended:
+			t.Fatalf("connection ended: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no pong for ping %d", i)
+		}
+	}
+}

@@ -305,7 +305,8 @@ func (r *Registry) card(ctx context.Context, burstID, cardID int64, show bool) (
 // Attach hands a freshly upgraded websocket of client to the channel and
 // returns at once; the registry owns the connection from then on. A
 // goroutine of the registry joins the burst's hub (the first message is
-// "welcome"), reads commands and leaves when the connection ends; a writer
+// "welcome") and hands over to a reader goroutine, which reads commands and
+// leaves when the connection ends; a writer
 // goroutine runs only while messages are queued. Returning from the HTTP
 // handler right away lets net/http free the request and its buffers, which
 // is most of an idle connection's memory. Errors: ErrClosed when the
@@ -328,17 +329,21 @@ func (r *Registry) Attach(ws *websocket.Conn, client Client) error {
 	return nil
 }
 
-// serve is a connection's reader goroutine.
+// serve joins c's connection to its burst's hub, then starts the
+// connection's reader and returns. The reader is a fresh goroutine rather
+// than this one because the join's database reads (the burst, the
+// shopper's cart) grow a goroutine's stack to 8 KiB or more, and the runtime
+// halves a stack only while less than a quarter of it is in use: the
+// goroutine an idle connection keeps, blocked in a read, then holds 4 KiB of
+// stack instead of 8 (docs/protocol.md, "Costs per connection").
 func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client) {
 	c := newConn(ws, client, &r.cfg, func() {
 		r.stats.slow.Add(1)
 		r.log.Warn("slow consumer closed", "burst_id", client.BurstID)
 	})
-	defer c.finish()
 	// Counted from before the join, which queues the welcome: a client that
 	// has read its welcome always finds itself in /metrics.
 	r.stats.conns.Add(1)
-	defer r.stats.conns.Add(-1)
 	cart := r.initialCart(ctx, client)
 	h, err := r.withHub(ctx, client.BurstID, func(h *Hub) error {
 		reply := make(chan error, 1)
@@ -349,6 +354,8 @@ func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client)
 		return jerr
 	})
 	if err != nil {
+		defer r.stats.conns.Add(-1)
+		defer c.finish()
 		code, msg := wsCode(err)
 		if !errors.Is(err, context.Canceled) {
 			r.log.Warn("join burst", "burst_id", client.BurstID, "err", err)
@@ -357,12 +364,23 @@ func (r *Registry) serve(ctx context.Context, ws *websocket.Conn, client Client)
 		return
 	}
 	c.hub = h
-	defer func() { _, _ = ask[struct{}](context.WithoutCancel(ctx), h, leaveReq{c: c}, nil) }()
+	r.conns.Add(1) // while serve still holds its own count, so Run's Wait cannot slip between
+	go func() {
+		defer r.conns.Done()
+		r.read(ctx, c, h)
+	}()
+}
 
+// read is a joined connection's reader goroutine: it reads commands until
+// the connection ends, then leaves the hub and closes the connection.
+func (r *Registry) read(ctx context.Context, c *conn, h *Hub) {
+	defer c.finish()
+	defer r.stats.conns.Add(-1)
+	defer func() { _, _ = ask[struct{}](context.WithoutCancel(ctx), h, leaveReq{c: c}, nil) }()
 	s := &session{
 		c: c, reg: r, log: r.log,
 		limiter:  rate.NewLimiter(rate.Limit(r.cfg.CommandRate), r.cfg.CommandBurst),
-		returnTo: r.returnURL(client.BurstID),
+		returnTo: r.returnURL(c.burstID),
 	}
 	s.readLoop(ctx)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -30,12 +29,19 @@ type session struct {
 func (s *session) readLoop(ctx context.Context) {
 	cfg := &s.reg.cfg
 	ws := s.c.ws
-	_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+	s.c.extendRead(cfg.PongWait)
 	ws.SetPongHandler(func(string) error {
-		if s.c.isKicked() {
-			return nil // closing: the close grace period stands
-		}
-		return ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		s.c.extendRead(cfg.PongWait) // closing: the close grace period stands
+		return nil
+	})
+	// Pings are answered by the writer (conn.queuePong). The close answer
+	// gorilla writes from here when the client closes could still land
+	// inside a frame whose end the writer has not written yet (only when
+	// the socket had no room for all of it); the connection ends right
+	// after, so that client would see an abnormal closure, not the echo.
+	ws.SetPingHandler(func(data string) error {
+		s.c.queuePong([]byte(data))
+		return nil
 	})
 	for {
 		mt, frame, err := s.next(cfg.ReadLimit)
@@ -45,7 +51,7 @@ func (s *session) readLoop(ctx context.Context) {
 		if s.c.isKicked() {
 			continue // closing: read on until the client's close frame or the grace period ends
 		}
-		_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		s.c.extendRead(cfg.PongWait)
 		switch {
 		case frame == nil:
 			s.reg.stats.oversized.Add(1)

@@ -18,10 +18,15 @@ import (
 // live card pins and the card timeline.
 func (s *Server) routesChannel() {
 	s.upgrader = &websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Commands are small JSON frames: 256 bytes of read buffer hold a
+		// typical one, and a larger frame is read past the buffer straight
+		// into the frame's bytes. Every idle connection keeps this buffer.
+		ReadBufferSize:  256,
 		WriteBufferSize: 4096,
 		// One pool for every connection's write buffer: an idle connection
 		// then holds none (gorilla keeps it only during a write).
+		// EnableCompression stays off: the channel writes broadcast frames
+		// to the sockets itself, uncompressed.
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin: func(r *http.Request) bool {
 			return s.channel != nil && s.channel.OriginAllowed(r.Header.Get("Origin"), r.Host)

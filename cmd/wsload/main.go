@@ -9,7 +9,11 @@
 //     DROPCAST_LOAD_SERVER=/tmp/load.json (see BENCHMARKS.md).
 //  2. Run: wsload -info /tmp/load.json -n 10000 -pins 20
 //
-// Raise the open-files limit (ulimit -n) in both processes above N.
+// Raise the open-files limit (ulimit -n) in both processes above N. On
+// Linux the clients are read by one epoll loop per core (raw_linux.go), so
+// the load process takes as little CPU as it can from the server it shares
+// the machine with; -reader gorilla gives each client a goroutine and a
+// gorilla connection instead, as a browser-like baseline.
 package main
 
 import (
@@ -55,6 +59,11 @@ func run() error {
 	pins := flag.Int("pins", 20, "card pins to time")
 	par := flag.Int("dial-parallel", 64, "connections dialled at once")
 	verbose := flag.Bool("v", false, "print each pin's timings")
+	defReader := "gorilla"
+	if haveEpoll {
+		defReader = "epoll"
+	}
+	reader := flag.String("reader", defReader, "how clients read: epoll (one loop per core parses frames; Linux) or gorilla (a goroutine and a gorilla client each)")
 	flag.Parse()
 	raw, err := os.ReadFile(*infoPath)
 	if err != nil {
@@ -75,7 +84,15 @@ func run() error {
 		l.recv[i] = make([]atomic.Int64, *n)
 	}
 	start := time.Now()
-	if err := l.connect(ctx, *n, *par); err != nil {
+	connect := l.connect
+	switch *reader {
+	case "epoll":
+		connect = l.connectRaw
+	case "gorilla":
+	default:
+		return fmt.Errorf("-reader %q: want epoll or gorilla", *reader)
+	}
+	if err := connect(ctx, *n, *par); err != nil {
 		return err
 	}
 	fmt.Printf("connected %d shoppers in %v\n", *n, time.Since(start).Round(time.Millisecond))
@@ -86,14 +103,15 @@ func run() error {
 	}
 	report(before, after, *n)
 
-	cpu0 := cpuTime(in.PID)
+	cpu0, self0 := cpuTime(in.PID), cpuTime(os.Getpid())
 	lat, missing, err := l.pinAll(ctx)
 	if err != nil {
 		return err
 	}
-	if cpu := cpuTime(in.PID) - cpu0; cpu > 0 && len(lat) > 0 {
-		fmt.Printf("server CPU during the pins: %v, %.1f µs per delivered card.show\n",
-			cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(len(lat)))
+	if cpu, self := cpuTime(in.PID)-cpu0, cpuTime(os.Getpid())-self0; cpu > 0 && len(lat) > 0 {
+		fmt.Printf("CPU during the pins: server %v, %.1f µs per delivered card.show; load process (%s reader) %v, %.1f µs per card.show\n",
+			cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(len(lat)),
+			*reader, self.Round(time.Millisecond), float64(self.Microseconds())/float64(len(lat)))
 	}
 	slices.Sort(lat)
 	if len(lat) == 0 {
@@ -107,6 +125,7 @@ func run() error {
 }
 
 type load struct {
+	raw     *rawLoad // the epoll reader's state, when it reads
 	verbose bool
 	in      info
 	pins    int
@@ -248,6 +267,9 @@ func (l *load) allArrived(k int) bool {
 }
 
 func (l *load) close() {
+	if l.raw != nil {
+		l.raw.close()
+	}
 	for _, ws := range l.conns {
 		if ws != nil {
 			ws.Close()
@@ -273,7 +295,8 @@ func scrape(ctx context.Context, in info) (metrics, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "process_resident_memory_bytes", "go_goroutines"}
+	want := []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes",
+		"go_memstats_heap_idle_bytes", "process_resident_memory_bytes", "go_goroutines"}
 	m := metrics{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -321,9 +344,14 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// report prints the server's memory growth per connection: heap in use
+// plus goroutine stacks, and everything the Go runtime holds from the OS
+// minus the heap it keeps idle (so also span and GC metadata, poll
+// descriptors and other runtime structures), each after a forced GC.
 func report(before, after metrics, n int) {
 	per := func(k string) float64 { return (after[k] - before[k]) / float64(n) / 1024 }
 	heap, stack := per("go_memstats_heap_inuse_bytes"), per("go_memstats_stack_inuse_bytes")
-	fmt.Printf("server memory per idle connection: heap %.2f KiB + stacks %.2f KiB = %.2f KiB (RSS %.2f KiB); goroutines %+.0f\n",
-		heap, stack, heap+stack, per("process_resident_memory_bytes"), after["go_goroutines"]-before["go_goroutines"])
+	runtimeTotal := per("go_memstats_sys_bytes") - per("go_memstats_heap_idle_bytes")
+	fmt.Printf("server memory per idle connection: heap %.2f KiB + stacks %.2f KiB = %.2f KiB; runtime total %.2f KiB (RSS %.2f KiB); goroutines %+.0f\n",
+		heap, stack, heap+stack, runtimeTotal, per("process_resident_memory_bytes"), after["go_goroutines"]-before["go_goroutines"])
 }
