@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -385,5 +386,45 @@ func TestVariantCardStock(t *testing.T) {
 	wv := w["cards"].([]any)[0].(map[string]any)["variants"].([]any)[0].(map[string]any)
 	if wv["available"].(float64) != 2 {
 		t.Fatalf("welcome variant = %v, want available 2", wv)
+	}
+}
+
+// A rush on several variants reaches shoppers as one batch per interval:
+// the first change at once, then each variant's latest value together when
+// the interval is over, in variant order.
+func TestStockBatchedAcrossVariants(t *testing.T) {
+	const every = 300 * time.Millisecond
+	e := newEnv(t, live.Config{StockInterval: every})
+	cl := e.dial(e.wsPath(), nil)
+	cl.next(live.TypeWelcome, 5*time.Second)
+	vs := e.product.Variants
+	e.bus.Publish(events.StockChanged{DropID: e.drop.ID, VariantID: vs[0].ID, Available: 9})
+	first := cl.next(live.TypeStock, 5*time.Second)
+	firstAt := time.Now()
+	if first.str("variant") != strconv.FormatInt(vs[0].ID, 10) || first["available"].(float64) != 9 {
+		t.Fatalf("first stock message %v, want variant %d at 9", first, vs[0].ID)
+	}
+	for i := 8; i >= 4; i-- {
+		for _, v := range vs {
+			e.bus.Publish(events.StockChanged{DropID: e.drop.ID, VariantID: v.ID, Available: i})
+		}
+	}
+	var got []string
+	for range vs {
+		m := cl.next(live.TypeStock, 5*time.Second)
+		got = append(got, fmt.Sprintf("%s=%v", m.str("variant"), m["available"]))
+	}
+	if wait := time.Since(firstAt); wait < every-50*time.Millisecond {
+		t.Errorf("second batch %v after the first, want about the interval %v", wait, every)
+	}
+	var want []string
+	for _, v := range vs {
+		want = append(want, fmt.Sprintf("%d=4", v.ID))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("batch %v, want each variant's latest value in order %v", got, want)
+	}
+	if m, ok := cl.tryNext(live.TypeStock, 2*every); ok {
+		t.Fatalf("stock message %v after the batch, want none", m)
 	}
 }

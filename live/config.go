@@ -36,9 +36,9 @@ type Config struct {
 	// second, and the burst above that rate). They default to 10 and 20.
 	CommandRate  float64
 	CommandBurst int
-	// StockInterval is the shortest time between two "stock" messages for one
-	// variant; changes in between are coalesced into the latest value. It
-	// defaults to 250 ms.
+	// StockInterval is the shortest time between two batches of "stock"
+	// messages for one burst; changes in between are coalesced into each
+	// variant's latest value and sent together. It defaults to 250 ms.
 	StockInterval time.Duration
 	// ViewersInterval is how often a changed viewer count is broadcast. It
 	// defaults to 2 s.

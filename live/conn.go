@@ -85,18 +85,20 @@ func (c *conn) enqueue(pm *websocket.PreparedMessage) {
 	c.mu.Unlock()
 }
 
-// deliver hands c a broadcast, pm, whose wire form (the frame's bytes as
-// this server sends them) is wire. When nothing is queued or being written,
+// deliver hands c a broadcast of one or more messages, pms, whose wire form
+// (their frames' bytes back to back, as this server sends them) is wire. When nothing is queued or being written,
 // the frame is written at once with one write system call that never waits
 // (tryWrite): a broadcast then costs no goroutine and no timer per
 // connection. What the socket does not take now, and any frame while
 // another is queued or being written, goes to the writer goroutine as
 // enqueue does. A nil wire always enqueues.
-func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
+func (c *conn) deliver(pms []*websocket.PreparedMessage, wire []byte) {
 	c.mu.Lock()
 	if wire == nil || c.writing || len(c.queue) > 0 || c.kicked || c.finished {
 		c.mu.Unlock()
-		c.enqueue(pm)
+		for _, pm := range pms {
+			c.enqueue(pm)
+		}
 		return
 	}
 	c.writing = true // this goroutine is the writer until it hands over
@@ -113,7 +115,7 @@ func (c *conn) deliver(pm *websocket.PreparedMessage, wire []byte) {
 	defer c.mu.Unlock()
 	switch {
 	case !ok:
-		c.queue = append(c.queue, pm)
+		c.queue = append(c.queue, pms...)
 	case n < len(wire):
 		c.rest = wire[n:] // shared by every connection of the broadcast, never written to
 	}

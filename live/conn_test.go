@@ -132,7 +132,7 @@ func TestDeliverWireFrames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.deliver(pm, wireText(payload))
+		c.deliver([]*websocket.PreparedMessage{pm}, wireText(payload))
 		c.enqueue(pm) // the same through the writer, queued behind whatever is in flight
 		want = append(want, payload, payload)
 	}
@@ -177,7 +177,7 @@ func TestDeliverAfterDeadlinePassed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.deliver(pm, wireText(payload))
+		c.deliver([]*websocket.PreparedMessage{pm}, wireText(payload))
 		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, p, err := client.ReadMessage(); err != nil || !bytes.Equal(p, payload) {
 			t.Fatalf("message %d: %q, %v", i, p, err)

@@ -37,6 +37,9 @@ const (
 // cards, would follow the same frames on the receiving nodes.)
 type Broadcaster interface {
 	Broadcast(burstID int64, to Audience, frame []byte)
+	// BroadcastBatch sends several messages together, in order: each
+	// connection gets them in one write where its socket takes them.
+	BroadcastBatch(burstID int64, to Audience, frames [][]byte)
 }
 
 // fanout is one burst's set of local connections. A mutex guards the set
@@ -100,12 +103,12 @@ const fanoutShare = 512
 // goroutine per core, since delivering is mostly the write system call of
 // each socket; send returns once every connection has been written to or
 // has the frame queued, which never waits for a client.
-func (f *fanout) send(to Audience, pm *websocket.PreparedMessage, wire []byte) {
+func (f *fanout) send(to Audience, pms []*websocket.PreparedMessage, wire []byte) {
 	list := f.snapshot(to)
 	parts := min(runtime.GOMAXPROCS(0), len(list)/fanoutShare)
 	if parts <= 1 {
 		for _, c := range list {
-			c.deliver(pm, wire)
+			c.deliver(pms, wire)
 		}
 		return
 	}
@@ -115,12 +118,12 @@ func (f *fanout) send(to Audience, pm *websocket.PreparedMessage, wire []byte) {
 		part := list[start:min(len(list), start+per)]
 		wg.Go(func() {
 			for _, c := range part {
-				c.deliver(pm, wire)
+				c.deliver(pms, wire)
 			}
 		})
 	}
 	for _, c := range list[:per] {
-		c.deliver(pm, wire)
+		c.deliver(pms, wire)
 	}
 	wg.Wait()
 }
@@ -191,16 +194,29 @@ func (l *localFanout) close(burstID int64, f *fanout) {
 // Broadcast encodes the frame once and delivers it to every local
 // connection of the burst.
 func (l *localFanout) Broadcast(burstID int64, to Audience, frame []byte) {
+	l.BroadcastBatch(burstID, to, [][]byte{frame})
+}
+
+// BroadcastBatch encodes each frame once and delivers them together to
+// every local connection of the burst: one write per connection for the
+// lot, rather than one per message.
+func (l *localFanout) BroadcastBatch(burstID int64, to Audience, frames [][]byte) {
 	l.mu.RLock()
 	f := l.bursts[burstID]
 	l.mu.RUnlock()
-	if f == nil {
+	if f == nil || len(frames) == 0 {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
-		l.onErr(err)
-		return
+	pms := make([]*websocket.PreparedMessage, len(frames))
+	var wire []byte
+	for i, frame := range frames {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+		if err != nil {
+			l.onErr(err)
+			return
+		}
+		pms[i] = pm
+		wire = append(wire, wireText(frame)...)
 	}
-	f.send(to, pm, wireText(frame))
+	f.send(to, pms, wire)
 }

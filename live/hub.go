@@ -40,9 +40,8 @@ type Hub struct {
 	viewers   map[string]int
 	busCount  int // the viewer count last published on the bus; -1 before
 	sentCount int
-	stock     map[int64]int
-	stockSent map[int64]time.Time
-	stockAt   time.Time
+	stock     map[int64]int // variant → available, changed since stockAt
+	stockAt   time.Time     // when the last "stock" batch went out
 	stockT    *time.Timer
 	idleSince time.Time
 	lastEvent TimelineEvent // the last event recorded, for pin replies
@@ -90,7 +89,6 @@ func newHub(reg *Registry, id int64) *Hub {
 		viewers:   make(map[string]int),
 		busCount:  -1,
 		stock:     make(map[int64]int),
-		stockSent: make(map[int64]time.Time),
 	}
 }
 
@@ -134,7 +132,7 @@ func (h *Hub) run(ctx context.Context) {
 		case <-h.stockT.C:
 			h.flushStock()
 		case <-ping.C:
-			h.fan.send(Everyone, pingFrame, nil)
+			h.fan.send(Everyone, []*websocket.PreparedMessage{pingFrame}, nil)
 		case <-tick.C:
 			h.tickViewers()
 			if h.idleFor() >= h.reg.cfg.HubIdle {
@@ -310,6 +308,20 @@ func (h *Hub) broadcast(to Audience, v any) {
 		return
 	}
 	h.reg.out.Broadcast(h.id, to, frame)
+}
+
+// broadcastBatch sends vs together: one write per connection for the lot.
+func (h *Hub) broadcastBatch(to Audience, vs []any) {
+	frames := make([][]byte, 0, len(vs))
+	for _, v := range vs {
+		frame, err := encode(v)
+		if err != nil {
+			h.log.Error("encode broadcast", "err", err)
+			return
+		}
+		frames = append(frames, frame)
+	}
+	h.reg.out.BroadcastBatch(h.id, to, frames)
 }
 
 func (h *Hub) tickViewers() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -302,32 +303,27 @@ func (h *Hub) onStock(variantID int64, available int) {
 	h.flushStock()
 }
 
-// flushStock sends the pending values whose variant is due and arms the
-// timer for the rest.
+// flushStock sends every pending value at once, at most once per
+// StockInterval per burst: the first change after a quiet interval goes out
+// at once, and the rest of a rush is collected until the interval is over.
+// A batch is one "stock" message per variant, written to each connection in
+// one go: in a rush on many variants that is one write per connection per
+// interval instead of one per variant.
 func (h *Hub) flushStock() {
+	if len(h.stock) == 0 {
+		return
+	}
 	now := h.now()
-	every := h.reg.cfg.StockInterval
-	var next time.Time
-	for v, n := range h.stock {
-		due := h.stockSent[v].Add(every)
-		if due.After(now) {
-			if next.IsZero() || due.Before(next) {
-				next = due
-			}
-			continue
-		}
-		delete(h.stock, v)
-		h.stockSent[v] = now
-		h.broadcast(Everyone, stockMsg{Type: TypeStock, Variant: v, Available: n})
+	if due := h.stockAt.Add(h.reg.cfg.StockInterval); due.After(now) {
+		h.stockT.Reset(due.Sub(now))
+		return
 	}
-	// Forget variants quiet for a whole interval: their next change goes out
-	// at once anyway.
-	for v, t := range h.stockSent {
-		if _, pending := h.stock[v]; !pending && now.Sub(t) >= every {
-			delete(h.stockSent, v)
-		}
+	variants := slices.Sorted(maps.Keys(h.stock))
+	msgs := make([]any, len(variants))
+	for i, v := range variants {
+		msgs[i] = stockMsg{Type: TypeStock, Variant: v, Available: h.stock[v]}
 	}
-	if !next.IsZero() {
-		h.stockT.Reset(next.Sub(now))
-	}
+	clear(h.stock)
+	h.stockAt = now
+	h.broadcastBatch(Everyone, msgs)
 }
