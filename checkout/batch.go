@@ -35,6 +35,9 @@ type reserveRes struct {
 	limit  int
 	lapsed bool
 	err    error
+	// remembered: sold_out answered from memory (stockNotifier.isSoldOut),
+	// not found by PostgreSQL just now.
+	remembered bool
 }
 
 // batchReq is one element of checkout_reserve_batch's JSON array.

@@ -88,6 +88,9 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		return Cart{}, err
 	}
 	now := s.now()
+	if s.stock.isSoldOut(in.VariantID, now) {
+		return Cart{}, soldOutError(in)
+	}
 	dealOpen := in.CardID != 0 && s.cards.dealOpen(in.CardID, now)
 	var res reserveRes
 	var cart Cart
@@ -118,7 +121,12 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		s.stock.mark(in.VariantID)
 		return cart, nil
 	case CodeSoldOut:
-		return Cart{}, &apperr.Error{Code: CodeSoldOut, Field: "variant", Message: fmt.Sprintf("variant %d is sold out (fewer than %d left)", in.VariantID, in.Qty)}
+		if in.Qty == 1 && !res.lapsed && !res.remembered {
+			// None left, and no lapsed hold to give back: the rest of the
+			// rush is answered from memory.
+			s.stock.markSoldOut(in.VariantID, now)
+		}
+		return Cart{}, soldOutError(in)
 	case CodeLimitReached:
 		return Cart{}, &apperr.Error{Code: CodeLimitReached, Field: "qty", Message: fmt.Sprintf("at most %d of this item per shopper", res.limit)}
 	case CodeUnknownVariant:
@@ -131,6 +139,10 @@ func (s *Service) Add(ctx context.Context, in AddInput) (Cart, error) {
 		return Cart{}, apperr.InvalidField("card", "card %d does not offer variant %d in this drop", in.CardID, in.VariantID)
 	}
 	return Cart{}, fmt.Errorf("reserve variant %d: unexpected status %q", in.VariantID, res.status)
+}
+
+func soldOutError(in AddInput) error {
+	return &apperr.Error{Code: CodeSoldOut, Field: "variant", Message: fmt.Sprintf("variant %d is sold out (fewer than %d left)", in.VariantID, in.Qty)}
 }
 
 // reserveAny reserves through the batcher when there is one, and on its own
@@ -165,7 +177,17 @@ func (s *Service) reserve(ctx context.Context, in AddInput, dealOpen bool, now t
 	if in.BurstID != 0 {
 		burst = &in.BurstID
 	}
-	rows, err := s.db.Query(ctx, `SELECT * FROM checkout_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	// In a rush most adds wait here for a connection; by the time one is
+	// free the variant may have been found sold out.
+	c, err := s.db.Acquire(ctx)
+	if err != nil {
+		return res, cart, err
+	}
+	defer c.Release()
+	if s.stock.isSoldOut(in.VariantID, s.now()) {
+		return reserveRes{status: CodeSoldOut, remembered: true}, cart, nil
+	}
+	rows, err := c.Query(ctx, `SELECT * FROM checkout_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		in.ShopperID, in.DropID, burst, in.VariantID, in.Qty, card, dealOpen, s.cfg.ShopperLimit,
 		rand.IntN(catalog.StockShards), now, now.Add(s.cfg.HoldDuration), s.cfg.DurableHolds, in.VIP)
 	if err != nil {

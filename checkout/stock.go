@@ -13,19 +13,54 @@ import (
 // in one query and publishes one events.StockChanged per variant. Reading
 // after the fact, rather than publishing the count each transaction saw,
 // makes the last event for a variant always carry the committed value.
+//
+// It also remembers the variants PostgreSQL has just found with no stock left
+// (soldOut), so that the rest of a rush on them is answered sold_out without
+// a round trip each. Any stock change this process makes to a variant (a
+// hold, a release, an expiry, a restock through the admin API) passes through
+// mark and clears that; a change made by another process is seen when the
+// mark lapses (soldOutTTL). A refusal can so lag a returned unit by at most
+// soldOutTTL; it can never let a sale through: every hold is still taken by
+// PostgreSQL.
 type stockNotifier struct {
-	mu    sync.Mutex
-	dirty map[int64]struct{} // variant ids
+	mu      sync.Mutex
+	dirty   map[int64]struct{}  // variant ids
+	soldOut map[int64]time.Time // variant id → when PostgreSQL found none left
 }
 
+// soldOutTTL is how long a variant found with no stock left is answered
+// sold_out from memory.
+const soldOutTTL = time.Second
+
 func newStockNotifier() *stockNotifier {
-	return &stockNotifier{dirty: make(map[int64]struct{})}
+	return &stockNotifier{dirty: make(map[int64]struct{}), soldOut: make(map[int64]time.Time)}
 }
 
 func (n *stockNotifier) mark(variantID int64) {
 	n.mu.Lock()
 	n.dirty[variantID] = struct{}{}
+	delete(n.soldOut, variantID)
 	n.mu.Unlock()
+}
+
+// markSoldOut records that PostgreSQL found variantID with no stock at at.
+func (n *stockNotifier) markSoldOut(variantID int64, at time.Time) {
+	n.mu.Lock()
+	n.soldOut[variantID] = at
+	n.mu.Unlock()
+}
+
+// isSoldOut reports whether variantID was found with no stock less than
+// soldOutTTL before now, with no stock change since.
+func (n *stockNotifier) isSoldOut(variantID int64, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	at, ok := n.soldOut[variantID]
+	if ok && now.Sub(at) >= soldOutTTL {
+		delete(n.soldOut, variantID)
+		return false
+	}
+	return ok
 }
 
 func (n *stockNotifier) take() map[int64]struct{} {
