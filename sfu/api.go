@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 
@@ -138,8 +139,12 @@ func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	// Every viewer's packets leave through this one socket: queue them and
 	// send in batches (sendmmsg) instead of one system call per packet per
-	// viewer, which was most of the server's CPU.
-	bconn := udpbatch.New(conn, udpbatch.DefaultBatch)
+	// viewer, which was most of the server's CPU; one lane per core, so the
+	// kernel's send work (most of what is left) uses every core.
+	bconn, err := udpbatch.NewLanes(conn, udpbatch.DefaultBatch, runtime.GOMAXPROCS(0))
+	if err != nil {
+		logger.Warn("webrtc udp: fewer send lanes than cores", "lanes", bconn.Lanes(), "err", err)
+	}
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: bconn, Logger: logs.NewLogger("udpmux")})
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})

@@ -11,11 +11,18 @@
 // no timer. When the pending batch is full, writers wait for the flusher:
 // the same back-pressure as a blocking socket, nothing is dropped.
 //
-// Datagrams leave in the order they were written (so per destination too).
+// Datagrams to one destination leave in the order they were written.
+//
+// With several lanes (NewLanes), destinations are spread over lanes by a
+// hash, each lane with its own queue, flusher and descriptor of the socket
+// (a dup: Go serialises the writes of one descriptor), so the kernel's send
+// work, most of the cost per datagram, runs on several cores at once.
 package udpbatch
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -38,18 +45,12 @@ const slotSize = 1500
 // AddrPortReaderWriter (ReadFromAddrPort, WriteToAddrPort), so Pion's UDP
 // mux uses its allocation-free path.
 //
-// Lifecycle: New starts the flusher; Close stops it and closes the socket.
+// Lifecycle: New (or NewLanes) starts the flushers; Close stops them and
+// closes the socket.
 type Conn struct {
-	conn *net.UDPConn
-	bw   *ipv4.PacketConn // sendmmsg on the same socket (any address family)
+	conn  *net.UDPConn
+	lanes []*lane
 
-	mu      sync.Mutex
-	space   sync.Cond // signalled when the flusher takes the pending batch
-	pending *batch
-	spare   *batch // nil while the flusher is sending it
-	closed  bool
-
-	wake chan struct{} // cap 1: the pending batch went from empty to non-empty
 	done chan struct{}
 	wg   sync.WaitGroup
 
@@ -59,6 +60,21 @@ type Conn struct {
 	batches  atomic.Int64
 	sent     atomic.Int64
 	failures atomic.Int64
+}
+
+// lane is one queue with its flusher and its descriptor of the socket.
+type lane struct {
+	c    *Conn
+	sock *net.UDPConn     // the socket, or a dup of its descriptor
+	bw   *ipv4.PacketConn // sendmmsg on sock (any address family)
+
+	mu      sync.Mutex
+	space   sync.Cond // signalled when the flusher takes the pending batch
+	pending *batch
+	spare   *batch // nil while the flusher is sending it
+	closed  bool
+
+	wake chan struct{} // cap 1: the pending batch went from empty to non-empty
 }
 
 // batch is a set of queued datagrams with their preallocated buffers,
@@ -108,47 +124,97 @@ func (b *batch) put(p []byte, addr netip.AddrPort) {
 }
 
 // New wraps conn with batches of size datagrams (DefaultBatch when size
-// <= 0) and starts the flusher.
+// <= 0) and one lane, and starts the flusher.
 func New(conn *net.UDPConn, size int) *Conn {
-	if size <= 0 {
-		size = DefaultBatch
-	}
-	c := &Conn{
-		conn:    conn,
-		bw:      ipv4.NewPacketConn(conn),
-		pending: newBatch(size),
-		spare:   newBatch(size),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
-	c.space.L = &c.mu
-	c.wg.Add(1)
-	go c.flushLoop()
+	c, _ := NewLanes(conn, size, 1) // one lane needs no dup: cannot fail
 	return c
 }
 
-// WriteToAddrPort queues p for addr. It returns at once unless the pending
-// batch is full, and net.ErrClosed after Close. Send errors are counted
-// (Stats), not returned: the datagram has left the caller by then, as UDP
-// loss would have.
+// NewLanes is New with up to lanes lanes (at least one). Each lane past
+// the first sends through a dup of conn's descriptor; when one cannot be
+// made, the lanes made so far are used and the error says why.
+func NewLanes(conn *net.UDPConn, size, lanes int) (*Conn, error) {
+	if size <= 0 {
+		size = DefaultBatch
+	}
+	c := &Conn{conn: conn, done: make(chan struct{})}
+	var err error
+	for i := range max(lanes, 1) {
+		sock := conn
+		if i > 0 {
+			if sock, err = dup(conn); err != nil {
+				err = fmt.Errorf("udpbatch: lane %d: %w", i, err)
+				break
+			}
+		}
+		l := &lane{c: c, sock: sock, bw: ipv4.NewPacketConn(sock), pending: newBatch(size), spare: newBatch(size),
+			wake: make(chan struct{}, 1)}
+		l.space.L = &l.mu
+		c.lanes = append(c.lanes, l)
+	}
+	for _, l := range c.lanes {
+		c.wg.Add(1)
+		go l.flushLoop()
+	}
+	return c, err
+}
+
+// dup returns another *net.UDPConn on conn's socket.
+func dup(conn *net.UDPConn) (*net.UDPConn, error) {
+	f, err := conn.File()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pc, err := net.FilePacketConn(f)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := pc.(*net.UDPConn)
+	if !ok {
+		pc.Close()
+		return nil, errors.New("dup is not a UDP socket")
+	}
+	return u, nil
+}
+
+// laneOf picks the lane of a destination: always the same one, so that
+// its datagrams keep their order.
+func (c *Conn) laneOf(addr netip.AddrPort) *lane {
+	if len(c.lanes) == 1 {
+		return c.lanes[0]
+	}
+	ip := addr.Addr().As16()
+	h := uint32(addr.Port())*2654435761 ^ binary.LittleEndian.Uint32(ip[12:])*2246822519
+	return c.lanes[h%uint32(len(c.lanes))]
+}
+
+// Lanes is the number of lanes in use.
+func (c *Conn) Lanes() int { return len(c.lanes) }
+
+// WriteToAddrPort queues p for addr. It returns at once unless the lane's
+// pending batch is full, and net.ErrClosed after Close. Send errors are
+// counted (Stats), not returned: the datagram has left the caller by then,
+// as UDP loss would have.
 func (c *Conn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	if !addr.IsValid() {
 		return 0, &net.OpError{Op: "write", Net: "udp", Err: errors.New("invalid address")}
 	}
-	c.mu.Lock()
-	for !c.closed && c.pending.n == len(c.pending.msgs) {
-		c.space.Wait()
+	l := c.laneOf(addr)
+	l.mu.Lock()
+	for !l.closed && l.pending.n == len(l.pending.msgs) {
+		l.space.Wait()
 	}
-	if c.closed {
-		c.mu.Unlock()
+	if l.closed {
+		l.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	c.pending.put(p, addr)
-	first := c.pending.n == 1
-	c.mu.Unlock()
+	l.pending.put(p, addr)
+	first := l.pending.n == 1
+	l.mu.Unlock()
 	if first {
 		select {
-		case c.wake <- struct{}{}:
+		case l.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -177,20 +243,37 @@ func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // SetDeadline, SetReadDeadline and SetWriteDeadline apply to the socket; a
 // write deadline bounds the flusher's system call, not the queueing.
-func (c *Conn) SetDeadline(t time.Time) error      { return c.conn.SetDeadline(t) }
-func (c *Conn) SetReadDeadline(t time.Time) error  { return c.conn.SetReadDeadline(t) }
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	return errors.Join(c.conn.SetReadDeadline(t), c.SetWriteDeadline(t))
+}
 
-// Close stops the flusher, drops what is still queued and closes the
-// socket. It is idempotent; the flusher has exited when it returns.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	var errs []error
+	for _, l := range c.lanes {
+		errs = append(errs, l.sock.SetWriteDeadline(t))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the flushers, drops what is still queued and closes the
+// socket (and its dups). It is idempotent; the flushers have exited when it
+// returns.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.mu.Lock()
-		c.closed = true
-		c.space.Broadcast()
-		c.mu.Unlock()
+		for _, l := range c.lanes {
+			l.mu.Lock()
+			l.closed = true
+			l.space.Broadcast()
+			l.mu.Unlock()
+		}
 		close(c.done)
-		c.closeErr = c.conn.Close() // unblocks a sendmmsg waiting for buffer space
+		// Closing unblocks a sendmmsg waiting for buffer space.
+		for _, l := range c.lanes[1:] {
+			_ = l.sock.Close() // a dup: the socket's own close below is the one that matters
+		}
+		c.closeErr = c.conn.Close()
 		c.wg.Wait()
 	})
 	return c.closeErr
@@ -208,32 +291,32 @@ func (c *Conn) Stats() Stats {
 	return Stats{Batches: c.batches.Load(), Sent: c.sent.Load(), Failures: c.failures.Load()}
 }
 
-// flushLoop sends pending batches until Close.
-func (c *Conn) flushLoop() {
-	defer c.wg.Done()
+// flushLoop sends the lane's pending batches until Close.
+func (l *lane) flushLoop() {
+	defer l.c.wg.Done()
 	for {
 		select {
-		case <-c.done:
+		case <-l.c.done:
 			return
-		case <-c.wake:
+		case <-l.wake:
 		}
 		for {
-			c.mu.Lock()
-			b := c.pending
-			if b.n == 0 || c.closed {
-				c.mu.Unlock()
+			l.mu.Lock()
+			b := l.pending
+			if b.n == 0 || l.closed {
+				l.mu.Unlock()
 				break
 			}
-			c.pending, c.spare = c.spare, nil
-			c.space.Broadcast()
-			c.mu.Unlock()
+			l.pending, l.spare = l.spare, nil
+			l.space.Broadcast()
+			l.mu.Unlock()
 
-			closed := c.send(b)
+			closed := l.send(b)
 
-			c.mu.Lock()
+			l.mu.Lock()
 			b.n = 0
-			c.spare = b
-			c.mu.Unlock()
+			l.spare = b
+			l.mu.Unlock()
 			if closed {
 				return
 			}
@@ -243,10 +326,11 @@ func (c *Conn) flushLoop() {
 
 // send writes b's datagrams in order. A datagram the kernel refuses is
 // counted and skipped; it reports whether the socket is closed.
-func (c *Conn) send(b *batch) (closed bool) {
+func (l *lane) send(b *batch) (closed bool) {
+	c := l.c
 	msgs := b.msgs[:b.n]
 	for len(msgs) > 0 {
-		n, err := c.bw.WriteBatch(msgs, 0)
+		n, err := l.bw.WriteBatch(msgs, 0)
 		if n > 0 {
 			c.batches.Add(1)
 			c.sent.Add(int64(n))

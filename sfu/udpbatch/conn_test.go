@@ -30,17 +30,25 @@ func listen(t testing.TB, addr string) *net.UDPConn {
 // by the receiver, so the receive buffers cannot overflow and any loss is
 // the Conn's.
 func TestOrderAndAddressUnderConcurrentWriters(t *testing.T) {
-	for _, network := range []struct{ name, local, remote string }{
-		{"ipv4 socket", "127.0.0.1:0", "127.0.0.1"},
-		{"dual-stack socket to ipv4", "[::]:0", "127.0.0.1"},
-		{"ipv6 socket", "[::1]:0", "::1"},
+	for _, network := range []struct {
+		name, local, remote string
+		lanes               int
+	}{
+		{"ipv4 socket", "127.0.0.1:0", "127.0.0.1", 1},
+		{"dual-stack socket to ipv4", "[::]:0", "127.0.0.1", 1},
+		{"ipv6 socket", "[::1]:0", "::1", 1},
+		{"ipv4 socket, 3 lanes", "127.0.0.1:0", "127.0.0.1", 3},
+		{"dual-stack socket to ipv4, 2 lanes", "[::]:0", "127.0.0.1", 2},
 	} {
 		t.Run(network.name, func(t *testing.T) {
 			c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(network.local)))
 			if err != nil {
 				t.Skipf("no %s: %v", network.name, err)
 			}
-			bc := New(c, 8)
+			bc, err := NewLanes(c, 8, network.lanes)
+			if err != nil || bc.Lanes() != network.lanes {
+				t.Fatalf("%d lanes (%v), want %d", bc.Lanes(), err, network.lanes)
+			}
 			defer bc.Close()
 			const dests, perDest, window = 6, 3000, 200
 			var wg sync.WaitGroup
@@ -135,25 +143,29 @@ func size(i int) int {
 	}
 }
 
-// TestCloseStopsFlusher checks that Close returns with the flusher gone,
-// that later writes fail with net.ErrClosed, and that Close is idempotent.
+// TestCloseStopsFlusher checks that Close returns with every lane's
+// flusher gone, that later writes fail with net.ErrClosed, and that Close is
+// idempotent.
 func TestCloseStopsFlusher(t *testing.T) {
 	c := listen(t, "127.0.0.1:0")
 	r := listen(t, "127.0.0.1:0")
-	bc := New(c, 4)
+	bc, err := NewLanes(c, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	to := r.LocalAddr().(*net.UDPAddr).AddrPort()
 	for range 100 {
 		if _, err := bc.WriteToAddrPort(make([]byte, 100), to); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !strings.Contains(stacks(), "udpbatch.(*Conn).flushLoop") {
-		t.Fatal("no flusher goroutine while open")
+	if n := strings.Count(stacks(), "udpbatch.(*lane).flushLoop"); n != 2 {
+		t.Fatalf("%d flusher goroutines while open, want one per lane", n)
 	}
 	if err := bc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s := stacks(); strings.Contains(s, "udpbatch.(*Conn).flushLoop") {
+	if s := stacks(); strings.Contains(s, "udpbatch.(*lane).flushLoop") {
 		t.Fatalf("flusher still running after Close:\n%s", s)
 	}
 	if _, err := bc.WriteToAddrPort([]byte{1}, to); !errors.Is(err, net.ErrClosed) {
@@ -168,7 +180,10 @@ func TestCloseStopsFlusher(t *testing.T) {
 func TestCloseReleasesBlockedWriters(t *testing.T) {
 	c := listen(t, "127.0.0.1:0")
 	r := listen(t, "127.0.0.1:0")
-	bc := New(c, 2)
+	bc, err := NewLanes(c, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	to := r.LocalAddr().(*net.UDPAddr).AddrPort()
 	var wg sync.WaitGroup
 	for range 8 {
