@@ -72,6 +72,13 @@ func (f *fanout) remove(c *conn) {
 	f.dirty = true
 }
 
+// size is the number of connections.
+func (f *fanout) size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.members)
+}
+
 // snapshot returns the current list for to. The slices are never modified
 // after they are built, only replaced.
 func (f *fanout) snapshot(to Audience) []*conn {

@@ -303,8 +303,19 @@ func (h *Hub) onStock(variantID int64, available int) {
 	h.flushStock()
 }
 
+// stockInterval is the shortest time between two stock batches: the
+// configured interval, lengthened for a large audience
+// (Config.StockIntervalPerConn).
+func (h *Hub) stockInterval() time.Duration {
+	every := h.reg.cfg.StockInterval
+	if per := h.reg.cfg.StockIntervalPerConn; per > 0 {
+		every = max(every, time.Duration(h.fan.size())*per)
+	}
+	return every
+}
+
 // flushStock sends every pending value at once, at most once per
-// StockInterval per burst: the first change after a quiet interval goes out
+// stockInterval per burst: the first change after a quiet interval goes out
 // at once, and the rest of a rush is collected until the interval is over.
 // A batch is one "stock" message per variant, written to each connection in
 // one go: in a rush on many variants that is one write per connection per
@@ -314,7 +325,7 @@ func (h *Hub) flushStock() {
 		return
 	}
 	now := h.now()
-	if due := h.stockAt.Add(h.reg.cfg.StockInterval); due.After(now) {
+	if due := h.stockAt.Add(h.stockInterval()); due.After(now) {
 		h.stockT.Reset(due.Sub(now))
 		return
 	}
