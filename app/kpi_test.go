@@ -157,13 +157,13 @@ func TestKPIs(t *testing.T) {
 	if got := rep.Audience; got.LiveShoppers != want.LiveShoppers || got.ReplayShoppers != want.ReplayShoppers || got.PeakViewers != 3 || got.PeakAt == nil {
 		t.Errorf("audience %+v, want %+v with a peak time", got, want)
 	}
-	if want := (kpi.Sales{Adds: 2, CartShoppers: 2, Orders: 1, Buyers: 1, Units: 2, Revenue: 2 * checkouttest.DealPrice, InCarts: 1}); rep.DuringLive != want {
+	if want := (kpi.Sales{Adds: 2, UnitsAdded: 3, CartShoppers: 2, Orders: 1, Buyers: 1, Units: 2, Revenue: 2 * checkouttest.DealPrice, InCarts: 1}); rep.DuringLive != want {
 		t.Errorf("during live %+v, want %+v", rep.DuringLive, want)
 	}
-	if want := (kpi.Sales{Adds: 1, CartShoppers: 1, Orders: 1, Buyers: 1, Units: 1, Revenue: checkouttest.Price}); rep.SecondChance != want {
+	if want := (kpi.Sales{Adds: 1, UnitsAdded: 1, CartShoppers: 1, Orders: 1, Buyers: 1, Units: 1, Revenue: checkouttest.Price}); rep.SecondChance != want {
 		t.Errorf("second chance %+v, want %+v", rep.SecondChance, want)
 	}
-	if want := (kpi.Sales{Adds: 3, CartShoppers: 3, Orders: 2, Buyers: 2, Units: 3, Revenue: 2*checkouttest.DealPrice + checkouttest.Price, InCarts: 1}); rep.Sales != want {
+	if want := (kpi.Sales{Adds: 3, UnitsAdded: 4, CartShoppers: 3, Orders: 2, Buyers: 2, Units: 3, Revenue: 2*checkouttest.DealPrice + checkouttest.Price, InCarts: 1}); rep.Sales != want {
 		t.Errorf("sales %+v, want %+v", rep.Sales, want)
 	}
 	if rep.Refunded != 500 {

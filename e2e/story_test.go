@@ -124,7 +124,16 @@ func TestFullStory(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	waitFor(t, host, 5*time.Second, "sale on the host console", `document.getElementById('stat-sales').textContent === '1'`)
+	waitFor(t, host, 5*time.Second, "sale on the host console", `document.getElementById('stat-sales').textContent === '1'
+		&& /^\$\d/.test(document.getElementById('stat-revenue').textContent)`)
+	// A second device (or a reload) starts from the burst's totals.
+	host2 := tab(t, ctx)
+	run(t, host2, "open host again", chromedp.Navigate(e.base+burstPath("/host", head.Burst.ID)))
+	run(t, host2, "sign in again", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById('stream-key').value = %q;
+		document.querySelector('#key-form button').click()`, head.Key.String())))
+	waitFor(t, host2, 10*time.Second, "totals on a fresh console", fmt.Sprintf(`document.getElementById('stat-sales').textContent === '1'
+		&& document.getElementById('stat-carts').textContent === '1'
+		&& document.getElementById('stat-revenue').textContent === %q`, eval[string](t, host, `document.getElementById('stat-revenue').textContent`)))
 
 	// 7. The burst ends; the replay page plays the recording.
 	run(t, host, "end stream", chromedp.Evaluate[chromedp.Void](`document.getElementById('stop').click()`))

@@ -17,8 +17,10 @@ const SecondChanceWindow = 72 * time.Hour
 // Sales sums reservations (adds to cart) and what became of them. Money is in
 // minor units of the drop's currency.
 type Sales struct {
-	// Adds is the number of adds to cart; CartShoppers the shoppers who made them.
+	// Adds is the number of adds to cart, UnitsAdded their units, and
+	// CartShoppers the shoppers who made them.
 	Adds         int `json:"adds"`
+	UnitsAdded   int `json:"units_added"`
 	CartShoppers int `json:"cart_shoppers"`
 	// Orders, Buyers, Units and Revenue count what was paid for.
 	Orders  int   `json:"orders"`
@@ -296,7 +298,7 @@ func (r *Reports) burstSales(ctx context.Context, rep *BurstReport, cards *cardS
 		                ELSE 'later' END AS phase
 		    FROM reservations WHERE burst_id = $1)
 		SELECT grouping(card_id), grouping(phase), card_id, phase,
-		       count(*), count(DISTINCT shopper_id),
+		       count(*), coalesce(sum(qty), 0), count(DISTINCT shopper_id),
 		       count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
 		       count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
 		       coalesce(sum(qty) FILTER (WHERE state = 'sold'), 0),
@@ -314,7 +316,7 @@ func (r *Reports) burstSales(ctx context.Context, rep *BurstReport, cards *cardS
 		var card *int64
 		var phase *string
 		var s Sales
-		if err := rows.Scan(&gCard, &gPhase, &card, &phase, &s.Adds, &s.CartShoppers, &s.Orders, &s.Buyers,
+		if err := rows.Scan(&gCard, &gPhase, &card, &phase, &s.Adds, &s.UnitsAdded, &s.CartShoppers, &s.Orders, &s.Buyers,
 			&s.Units, &s.Revenue, &s.InCarts); err != nil {
 			return fmt.Errorf("burst %d sales: %w", rep.BurstID, err)
 		}
@@ -365,14 +367,14 @@ func (r *Reports) Drop(ctx context.Context, id int64) (DropReport, error) {
 	err = r.pool.QueryRow(ctx, `
 		SELECT (SELECT count(DISTINCT a.shopper_id) FROM burst_audience a JOIN bursts b ON b.id = a.burst_id WHERE b.drop_id = $1),
 		       (SELECT coalesce(sum(refunded_amount), 0) FROM orders WHERE drop_id = $1),
-		       count(*), count(DISTINCT shopper_id),
+		       count(*), coalesce(sum(qty), 0), count(DISTINCT shopper_id),
 		       count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
 		       count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
 		       coalesce(sum(qty) FILTER (WHERE state = 'sold'), 0),
 		       coalesce(sum(qty * unit_price) FILTER (WHERE state = 'sold'), 0),
 		       coalesce(sum(qty) FILTER (WHERE state IN ('held', 'ordered')), 0)
 		FROM reservations WHERE drop_id = $1`, id).
-		Scan(&rep.Shoppers, &rep.Refunded, &rep.Sales.Adds, &rep.Sales.CartShoppers, &rep.Sales.Orders, &rep.Sales.Buyers,
+		Scan(&rep.Shoppers, &rep.Refunded, &rep.Sales.Adds, &rep.Sales.UnitsAdded, &rep.Sales.CartShoppers, &rep.Sales.Orders, &rep.Sales.Buyers,
 			&rep.Sales.Units, &rep.Sales.Revenue, &rep.Sales.InCarts)
 	if err != nil {
 		return DropReport{}, fmt.Errorf("drop %d sales: %w", id, err)

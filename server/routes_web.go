@@ -90,6 +90,7 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) error {
 	boot.Links["whip"] = "/whip"
 	boot.Links["whip_public"] = s.cfg.PublicURL + "/whip"
 	boot.Links["console"] = "/api/bursts/" + id + "/console"
+	boot.Links["kpis"] = "/api/bursts/" + id + "/kpis"
 	boot.Links["card_action"] = "/api/bursts/" + id + "/cards/{card}/{action}"
 	boot.Links["watch_public"] = s.watchURL(b.ID)
 	if base := s.RTSPBase(); base != "" {

@@ -1,6 +1,7 @@
 // The host console: go live from this device (getUserMedia + WHIP) or copy
 // the OBS settings; the run-of-show with show now / hide; viewers,
-// add-to-carts and sales; the burst countdown with its 60-second warning.
+// add-to-carts, sales and revenue (from the burst's KPIs, kept current by
+// the channel's events); the burst countdown with its 60-second warning.
 import { $, h, boot, Clock, countdown, everySecond, when, money, picture, offset, toast, copyText, errorText, link } from './util.js';
 import { negotiate, hangup, preferCodecs, SessionError } from './whep.js';
 import { Channel } from './channel.js';
@@ -12,7 +13,7 @@ const keyStore = `dropcast.key.${burst.id}`;
 let key = sessionStorage.getItem(keyStore) || '';
 let consoleData = null;
 const shown = new Set();
-let stats = { carts: 0, sales: 0 };
+let stats = { carts: 0, sales: 0, revenue: null };
 const stock = new Map();
 
 $('burst-title').textContent = burst.title;
@@ -37,6 +38,25 @@ async function signIn(k) {
   setupOBS();
   renderRunOfShow();
   connectChannel();
+  loadTotals();
+  setInterval(loadTotals, 30000);
+}
+
+// loadTotals sets the counters from the burst's KPIs (what the channel's
+// events add to between two loads), so a reload or a second device shows
+// the whole burst, not only what happened since the page opened.
+async function loadTotals() {
+  const res = await fetch(B.links.kpis, { headers: { Authorization: `Bearer ${key}` } }).catch(() => null);
+  if (!res || !res.ok) return;
+  const k = await res.json();
+  stats = { carts: k.sales.units_added, sales: k.sales.units, revenue: k.sales.revenue };
+  renderStats();
+}
+
+function renderStats() {
+  $('stat-carts').textContent = stats.carts;
+  $('stat-sales').textContent = stats.sales;
+  $('stat-revenue').textContent = stats.revenue == null ? '–' : money(stats.revenue, consoleData.drop.currency);
 }
 
 function setupOBS() {
@@ -118,14 +138,15 @@ function connectChannel() {
       case 'burst': setBurst(m.state, m.endsAt); feed(`Burst is ${m.state}`); break;
       case 'stock': {
         const before = stock.get(m.variantId) ?? findVariant(m.variantId)?.available;
-        if (before != null && m.available < before) { stats.carts += before - m.available; $('stat-carts').textContent = stats.carts; feed(`Added to cart: ${describe(m.variantId)} (${m.available} left)`); }
+        if (before != null && m.available < before) { stats.carts += before - m.available; renderStats(); feed(`Added to cart: ${describe(m.variantId)} (${m.available} left)`); }
         stock.set(m.variantId, m.available);
         renderRunOfShow();
         break;
       }
       case 'sale':
         stats.sales += m.qty;
-        $('stat-sales').textContent = stats.sales;
+        if (m.amount != null && stats.revenue != null) stats.revenue += m.amount;
+        renderStats();
         feed(`Sold ${m.qty} × ${m.title}${m.label ? ` (${m.label})` : ''}${m.amount != null ? ` · ${money(m.amount, m.currency || consoleData.drop.currency)}` : ''}`);
         break;
     }
