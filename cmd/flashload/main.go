@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/dropcast/dropcast/internal/loadgen"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -140,7 +142,7 @@ func (l *load) connect(ctx context.Context, par int) error {
 			defer func() { <-sem }()
 			ws, _, err := d.DialContext(ctx, u, nil)
 			if err == nil {
-				err = expectWelcome(ws)
+				err = loadgen.ExpectWelcome(ws)
 			}
 			if err != nil {
 				mu.Lock()
@@ -157,18 +159,6 @@ func (l *load) connect(ctx context.Context, par int) error {
 	}
 	dialWG.Wait()
 	return firstErr
-}
-
-func expectWelcome(ws *websocket.Conn) error {
-	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var m struct{ Type string }
-	if err := ws.ReadJSON(&m); err != nil {
-		return err
-	}
-	if m.Type != "welcome" {
-		return fmt.Errorf("first message %q, want welcome", m.Type)
-	}
-	return ws.SetReadDeadline(time.Time{})
 }
 
 // read counts card.show messages and passes on answers to commands (the
@@ -262,7 +252,7 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
-	cpu0, self0 := cpuTime(l.in.PID), cpuTime(os.Getpid())
+	cpu0, self0 := loadgen.CPUTime(l.in.PID), loadgen.CPUTime(os.Getpid())
 	start := time.Now()
 	for i, s := range l.shoppers {
 		sem <- struct{}{}
@@ -294,10 +284,10 @@ func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight 
 		})
 	}
 	wg.Wait()
-	cpu := cpuTime(l.in.PID) - cpu0
+	cpu := loadgen.CPUTime(l.in.PID) - cpu0
 	stopSampler()
 	sampleWG.Wait()
-	selfCPU := cpuTime(os.Getpid()) - self0
+	selfCPU := loadgen.CPUTime(os.Getpid()) - self0
 
 	counts := map[string]int{}
 	var answered []time.Duration
@@ -390,26 +380,4 @@ func (l *load) close() {
 		}
 	}
 	l.wg.Wait()
-}
-
-// cpuTime is the user+system CPU time of process pid from /proc (0 when
-// unavailable, e.g. not Linux).
-func cpuTime(pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses: utime is the
-	// 14th field of the line, stime the 15th, both in clock ticks (100 Hz).
-	i := strings.LastIndexByte(string(raw), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(raw[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

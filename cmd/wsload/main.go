@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/dropcast/dropcast/internal/loadgen"
 )
 
 type info struct {
@@ -103,12 +105,12 @@ func run() error {
 	}
 	report(before, after, *n)
 
-	cpu0, self0 := cpuTime(in.PID), cpuTime(os.Getpid())
+	cpu0, self0 := loadgen.CPUTime(in.PID), loadgen.CPUTime(os.Getpid())
 	lat, missing, err := l.pinAll(ctx)
 	if err != nil {
 		return err
 	}
-	if cpu, self := cpuTime(in.PID)-cpu0, cpuTime(os.Getpid())-self0; cpu > 0 && len(lat) > 0 {
+	if cpu, self := loadgen.CPUTime(in.PID)-cpu0, loadgen.CPUTime(os.Getpid())-self0; cpu > 0 && len(lat) > 0 {
 		fmt.Printf("CPU during the pins: server %v, %.1f µs per delivered card.show; load process (%s reader) %v, %.1f µs per card.show\n",
 			cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(len(lat)),
 			*reader, self.Round(time.Millisecond), float64(self.Microseconds())/float64(len(lat)))
@@ -148,7 +150,7 @@ func (l *load) connect(ctx context.Context, n, par int) error {
 			defer func() { <-sem }()
 			ws, _, err := d.DialContext(ctx, u, nil)
 			if err == nil {
-				err = expectWelcome(ws)
+				err = loadgen.ExpectWelcome(ws)
 			}
 			if err != nil {
 				mu.Lock()
@@ -164,18 +166,6 @@ func (l *load) connect(ctx context.Context, n, par int) error {
 	}
 	dialWG.Wait()
 	return firstErr
-}
-
-func expectWelcome(ws *websocket.Conn) error {
-	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var m struct{ Type string }
-	if err := ws.ReadJSON(&m); err != nil {
-		return err
-	}
-	if m.Type != "welcome" {
-		return fmt.Errorf("first message %q, want welcome", m.Type)
-	}
-	return ws.SetReadDeadline(time.Time{})
 }
 
 // read records the arrival of each card.show: the k-th is pin k's. It
@@ -320,28 +310,6 @@ func get(ctx context.Context, url string) error {
 	}
 	resp.Body.Close()
 	return nil
-}
-
-// cpuTime is the user+system CPU time of process pid from /proc (0 when
-// unavailable, e.g. not Linux).
-func cpuTime(pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses: utime is the
-	// 14th field of the line, stime the 15th, both in clock ticks (100 Hz).
-	i := strings.LastIndexByte(string(raw), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(raw[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // report prints the server's memory growth per connection: heap in use
