@@ -17,7 +17,6 @@ import (
 
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
-	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/store/storetest"
 )
 
@@ -76,23 +75,9 @@ func TestChannelLoadServer(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	b, err = a.Drops.Transition(ctx, b.ID, drops.StateLive, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.bus.Publish(events.BurstState{BurstID: b.ID, DropID: d.ID, State: string(b.State), At: *b.LiveAt,
-		LiveAt: *b.LiveAt, EndsAt: b.Deadline()})
+	b = liveNow(t, a, b)
 
-	if addr := os.Getenv("DROPCAST_LOAD_PPROF"); addr != "" {
-		// net/http/pprof registers on the default mux; serve it apart.
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps := &http.Server{Handler: http.DefaultServeMux}
-		go func() { _ = ps.Serve(ln) }()
-		defer ps.Close()
-	}
+	servePprof(t, os.Getenv("DROPCAST_LOAD_PPROF"))
 	// A control listener beside the app: GET /gc collects garbage, so that
 	// wsload reads live memory from /metrics, not garbage waiting for a cycle.
 	ctl, err := net.Listen("tcp", "127.0.0.1:0")

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
-	"github.com/dropcast/dropcast/events"
 	"github.com/dropcast/dropcast/store/storetest"
 )
 
@@ -131,23 +128,9 @@ func TestFlashSaleServer(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	b, err = a.Drops.Transition(ctx, b.ID, drops.StateLive, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.bus.Publish(events.BurstState{BurstID: b.ID, DropID: d.ID, State: string(b.State), At: *b.LiveAt,
-		LiveAt: *b.LiveAt, EndsAt: b.Deadline()})
+	b = liveNow(t, a, b)
 
-	if addr := os.Getenv("DROPCAST_FLASH_PPROF"); addr != "" {
-		// net/http/pprof registers on the default mux; serve it apart.
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps := &http.Server{Handler: http.DefaultServeMux}
-		go func() { _ = ps.Serve(ln) }()
-		defer ps.Close()
-	}
+	servePprof(t, os.Getenv("DROPCAST_FLASH_PPROF"))
 	info.URL = "http://" + a.Addr()
 	raw, _ := json.Marshal(info)
 	if err := os.WriteFile(out, raw, 0o600); err != nil {
