@@ -175,7 +175,9 @@ func (s *session) sendError(e *ProtocolError) {
 	s.send(errorMsg{Type: TypeError, Req: e.Req, Code: e.Code, Field: e.Field, Message: e.Message})
 }
 
-// send queues one message for this connection only.
+// send hands one message to this connection only: written at once from
+// this goroutine when nothing is queued before it (conn.deliver), else
+// queued for the writer.
 func (s *session) send(v any) {
 	frame, err := encode(v)
 	if err != nil {
@@ -187,5 +189,5 @@ func (s *session) send(v any) {
 		s.log.Error("prepare message", "err", err)
 		return
 	}
-	s.c.enqueue(pm)
+	s.c.deliver([]*websocket.PreparedMessage{pm}, wireText(frame))
 }
