@@ -66,8 +66,14 @@ func mediaStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, sfu.ErrPublisherActive), errors.Is(err, sfu.ErrNotLive):
 		return http.StatusConflict
-	case errors.Is(err, sfu.ErrBadOffer), errors.Is(err, sfu.ErrNoCodec), errors.Is(err, errContentType):
+	case errors.Is(err, sfu.ErrBadOffer), errors.Is(err, sfu.ErrNoCodec), errors.Is(err, errContentType), errors.Is(err, sfu.ErrBadFragment):
 		return http.StatusBadRequest
+	case errors.Is(err, errFragmentType):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, sfu.ErrPreconditionRequired):
+		return http.StatusPreconditionRequired
+	case errors.Is(err, sfu.ErrPreconditionFailed):
+		return http.StatusPreconditionFailed
 	case errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, sfu.ErrSessionNotFound), errors.Is(err, &apperr.Error{Code: apperr.NotFound}):
@@ -79,9 +85,10 @@ func mediaStatus(err error) int {
 }
 
 var (
-	errNoBearer    = errors.New("missing Authorization: Bearer STREAM_KEY")
-	errContentType = errors.New("Content-Type must be application/sdp")
-	errTooLarge    = fmt.Errorf("SDP offer is larger than %d bytes", sfu.MaxOfferSize)
+	errNoBearer     = errors.New("missing Authorization: Bearer STREAM_KEY")
+	errContentType  = errors.New("Content-Type must be application/sdp")
+	errFragmentType = errors.New("Content-Type must be application/trickle-ice-sdpfrag")
+	errTooLarge     = fmt.Errorf("SDP offer is larger than %d bytes", sfu.MaxOfferSize)
 )
 
 // mediaError answers with the status for err and its reason as plain text.
@@ -225,14 +232,37 @@ func (s *Server) sessionDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// sessionPatch refuses trickle ICE and ICE restarts with 405, as RFC 9725
-// §4.4 asks of a server that supports neither: the answer already carries
-// every server candidate, and a client that lost its connection POSTs again
-// (a silent publisher is replaced).
-func (s *Server) sessionPatch(w http.ResponseWriter, _ *http.Request) {
+// sessionPatch answers a PATCH of a WHIP/WHEP session (RFC 9725 §4.3): an
+// application/trickle-ice-sdpfrag with the client's candidates (trickle,
+// 204) or new ICE credentials (ICE restart, If-Match "*", 200 with the
+// server's new fragment and ETag). The answer to the first offer already
+// carries every server candidate, so clients need neither; a client whose
+// network changed can restart ICE without losing its session.
+func (s *Server) sessionPatch(w http.ResponseWriter, r *http.Request) {
 	mediaCORS(w)
-	w.Header().Set("Allow", "DELETE, OPTIONS")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusMethodNotAllowed)
-	_, _ = io.WriteString(w, "trickle ICE and ICE restart are not supported: the answer holds all server candidates; POST a new offer to reconnect\n")
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/trickle-ice-sdpfrag" {
+		s.mediaError(w, r, errFragmentType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sfu.MaxFragmentSize))
+	if err != nil {
+		s.mediaError(w, r, fmt.Errorf("%w: %v", sfu.ErrBadFragment, err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), offerTimeout)
+	defer cancel()
+	res, err := s.media.PatchSession(ctx, r.PathValue("id"), r.Header.Get("If-Match"), string(body))
+	if err != nil {
+		s.mediaError(w, r, err)
+		return
+	}
+	if !res.Restarted {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "application/trickle-ice-sdpfrag")
+	w.Header().Set("ETag", res.ETag)
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, res.Fragment)
 }

@@ -24,4 +24,11 @@ var (
 	ErrSessionNotFound = errors.New("session not found")
 	// ErrClosed: the registry is shutting down.
 	ErrClosed = errors.New("media server is shutting down")
+	// ErrPreconditionRequired: a PATCH came without If-Match.
+	ErrPreconditionRequired = errors.New(`If-Match is required: the session's ETag, or "*" for an ICE restart`)
+	// ErrPreconditionFailed: a PATCH's If-Match is not the session's ETag
+	// (the session has been restarted since).
+	ErrPreconditionFailed = errors.New("If-Match does not match the session's ETag")
+	// ErrBadFragment: a PATCH body is not a usable trickle-ice-sdpfrag.
+	ErrBadFragment = errors.New("malformed trickle-ice-sdpfrag")
 )

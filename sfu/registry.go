@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/pion/webrtc/v4"
 	"log/slog"
 	"net"
 	"sync"
@@ -66,6 +67,12 @@ type session struct {
 	burstID int64
 	pub     *Publisher
 	viewer  *viewer
+	pc      *webrtc.PeerConnection
+
+	// mu serialises PATCHes of the session (trickle, ICE restart).
+	mu    sync.Mutex
+	etag  string
+	offer string // the remote description in force
 }
 
 // Session is the result of a WHIP or WHEP offer: the resource id (for the

@@ -108,8 +108,8 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 		pc.Close()
 		return Session{}, err
 	}
-	id := newID()
-	r.addSession(id, &session{burstID: b.ID, pub: pub})
+	id, tag := newID(), etag()
+	r.addSession(id, &session{burstID: b.ID, pub: pub, pc: pc, etag: tag, offer: offer})
 	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if pub.hasTrack(t.Kind().String()) {
 			// Simulcast layers (OBS 32.1+) arrive as more tracks of the
@@ -148,7 +148,7 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 			pub.Close()
 		}
 	})
-	return Session{ID: id, Answer: answer, ETag: etag()}, nil
+	return Session{ID: id, Answer: answer, ETag: tag}, nil
 }
 
 // readTrack is a publisher track's read loop: it only parses and hands off.
@@ -256,7 +256,8 @@ func (r *Registry) Subscribe(ctx context.Context, burstID int64, offer string) (
 		pc.Close()
 		return Session{}, err
 	}
-	r.addSession(id, &session{burstID: burstID, viewer: v})
+	tag := etag()
+	r.addSession(id, &session{burstID: burstID, viewer: v, pc: pc, etag: tag, offer: offer})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
 			v.connected()
@@ -271,7 +272,7 @@ func (r *Registry) Subscribe(ctx context.Context, burstID int64, offer string) (
 		v.connected()
 	}
 	st.requestKeyframe()
-	return Session{ID: id, Answer: answer, ETag: etag()}, nil
+	return Session{ID: id, Answer: answer, ETag: tag}, nil
 }
 
 func etag() string { return `"` + newID()[:16] + `"` }

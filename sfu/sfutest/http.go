@@ -53,23 +53,23 @@ func newPeerWith(publisher bool, mux ice.UDPMux) (*webrtc.PeerConnection, error)
 
 // exchange gathers candidates, POSTs the offer and applies the answer. It
 // returns the absolute session URL.
-func exchange(ctx context.Context, pc *webrtc.PeerConnection, endpoint, token string) (string, error) {
+func exchange(ctx context.Context, pc *webrtc.PeerConnection, endpoint, token string) (location, etag string, err error) {
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(offer); err != nil {
-		return "", err
+		return "", "", err
 	}
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", "", ctx.Err()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(pc.LocalDescription().SDP))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
 	if token != "" {
@@ -77,25 +77,25 @@ func exchange(ctx context.Context, pc *webrtc.PeerConnection, endpoint, token st
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusCreated {
-		return "", &StatusError{Code: resp.StatusCode, Body: string(body)}
+		return "", "", &StatusError{Code: resp.StatusCode, Body: string(body)}
 	}
 	loc, err := url.Parse(endpoint)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	rel, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || resp.Header.Get("Location") == "" {
-		return "", fmt.Errorf("answer without a valid Location header")
+		return "", "", fmt.Errorf("answer without a valid Location header")
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		return "", fmt.Errorf("apply answer: %w", err)
+		return "", "", fmt.Errorf("apply answer: %w", err)
 	}
-	return loc.ResolveReference(rel).String(), nil
+	return loc.ResolveReference(rel).String(), resp.Header.Get("ETag"), nil
 }
 
 // deleteSession sends DELETE to a session URL and returns the status.

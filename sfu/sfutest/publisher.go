@@ -15,6 +15,7 @@ import (
 type Publisher struct {
 	PC       *webrtc.PeerConnection
 	Location string
+	ETag     string // the session's ETag from the WHIP answer
 	token    string
 	video    *webrtc.TrackLocalStaticSample
 	audio    *webrtc.TrackLocalStaticSample
@@ -62,7 +63,7 @@ func PublishCodec(ctx context.Context, whipURL, streamKey, videoMime string) (*P
 			once.Do(func() { close(connected) })
 		}
 	})
-	loc, err := exchange(ctx, pc, whipURL, streamKey)
+	loc, tag, err := exchange(ctx, pc, whipURL, streamKey)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -75,7 +76,7 @@ func PublishCodec(ctx context.Context, whipURL, streamKey, videoMime string) (*P
 		pc.Close()
 		return nil, fmt.Errorf("connect: %w", ctx.Err())
 	}
-	return &Publisher{PC: pc, Location: loc, token: streamKey, video: video, audio: audio}, nil
+	return &Publisher{PC: pc, Location: loc, ETag: tag, token: streamKey, video: video, audio: audio}, nil
 }
 
 // Send loops m in real time until ctx is done, restarting from the first

@@ -16,6 +16,7 @@ import (
 type Viewer struct {
 	PC       *webrtc.PeerConnection
 	Location string
+	ETag     string // the session's ETag from the WHEP answer
 	token    string
 	// Stall makes the viewer stop reading its tracks (a stuck client).
 	Stall atomic.Bool
@@ -113,7 +114,7 @@ func WatchWith(ctx context.Context, whepURL, token string, opts WatchOptions) (*
 			v.mu.Unlock()
 		}
 	})
-	loc, err := exchange(ctx, pc, whepURL, token)
+	loc, tag, err := exchange(ctx, pc, whepURL, token)
 	if err != nil {
 		v.Close()
 		return nil, err
@@ -121,7 +122,7 @@ func WatchWith(ctx context.Context, whepURL, token string, opts WatchOptions) (*
 	v.mu.Lock()
 	v.answered = time.Since(v.started)
 	v.mu.Unlock()
-	v.Location = loc
+	v.Location, v.ETag = loc, tag
 	return v, nil
 }
 
