@@ -5,10 +5,13 @@
 package netlimit
 
 import (
+	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // Options configure a Listener.
@@ -114,3 +117,24 @@ func (c *conn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// SyscallConn passes on the wrapped connection's raw access (the shopper
+// channel writes broadcasts with it without blocking).
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// ReadFrom passes on the wrapped connection's io.ReaderFrom (sendfile for
+// files that net/http serves, such as recordings).
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(onlyWriter{c.Conn}, r)
+}
+
+// onlyWriter hides every method but Write, so io.Copy cannot loop back.
+type onlyWriter struct{ io.Writer }

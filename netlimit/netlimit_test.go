@@ -4,7 +4,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,5 +124,51 @@ func TestExemptAndUnlimited(t *testing.T) {
 				t.Fatalf("refused %d, counted %d", l.Refused(), got)
 			}
 		})
+	}
+}
+
+// A counted connection still offers what the server uses of a TCP
+// connection: raw access (non-blocking broadcast writes) and ReadFrom
+// (sendfile).
+func TestCountedConnKeepsRawAccess(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := netlimit.Wrap(raw, netlimit.Options{Max: 4})
+	defer l.Close()
+	go func() {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+		if c, err := d.Dial("tcp", raw.Addr().String()); err == nil {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.(*net.TCPConn); ok {
+		t.Fatal("a counted connection came back unwrapped")
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatal("counted connection without SyscallConn")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd uintptr
+	if err := rc.Control(func(f uintptr) { fd = f }); err != nil || fd == 0 {
+		t.Fatalf("raw access: fd %d, %v", fd, err)
+	}
+	rf, ok := c.(io.ReaderFrom)
+	if !ok {
+		t.Fatal("counted connection without ReadFrom")
+	}
+	if n, err := rf.ReadFrom(strings.NewReader("hello")); err != nil || n != 5 {
+		t.Fatalf("ReadFrom: %d, %v", n, err)
 	}
 }
