@@ -72,6 +72,17 @@ func mediaEngine() (*webrtc.MediaEngine, error) {
 			return nil, fmt.Errorf("register %s: %w", c.c.MimeType, err)
 		}
 	}
+	// Simulcast: a publisher's layers are told apart by their rid, carried
+	// in these header extensions (without them the layers cannot be read).
+	for _, uri := range []string{
+		"urn:ietf:params:rtp-hdrext:sdes:mid",
+		"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+		"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+	} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("register header extension %s: %w", uri, err)
+		}
+	}
 	return m, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,11 +111,31 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 	}
 	id, tag := newID(), etag()
 	r.addSession(id, &session{burstID: b.ID, pub: pub, pc: pc, etag: tag, offer: offer})
+	var sim *layers // the simulcast layers of the video, when it has rids
+	var simOnce sync.Once
 	pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		if pub.hasTrack(t.Kind().String()) {
-			// Simulcast layers (OBS 32.1+) arrive as more tracks of the
-			// same kind; the first one is forwarded, the others left unread.
-			pub.st.log.Warn("extra publisher track ignored", "kind", t.Kind().String(), "rid", t.RID())
+		if t.Kind() == webrtc.RTPCodecTypeVideo && t.RID() != "" {
+			simOnce.Do(func() {
+				sim = newLayers(t.Codec().MimeType,
+					func(ssrc uint32) {
+						_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}) // a closed peer is moot
+					},
+					func(ssrc uint32) {
+						videoSSRC.Store(ssrc)
+						pub.st.log.Info("simulcast layer forwarded", "ssrc", ssrc)
+					})
+			})
+			sim.add(t.RID(), uint32(t.SSRC()))
+			if pub.hasTrack("video") {
+				// Another layer of the declared video: read and weighed.
+				if r.track(2) {
+					go r.readLayer(pub, t, sim)
+					go r.readLayerRTCP(pub, recv, t.RID(), &videoSSRC)
+				}
+				return
+			}
+		} else if pub.hasTrack(t.Kind().String()) {
+			pub.st.log.Warn("extra publisher track ignored", "kind", t.Kind().String())
 			return
 		}
 		c := t.Codec()
@@ -127,17 +148,16 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 		if slot == trackVideo {
 			videoSSRC.Store(uint32(t.SSRC()))
 		}
-		r.mu.Lock()
-		closed := r.closed
-		if !closed {
-			r.wg.Add(2)
-		}
-		r.mu.Unlock()
-		if closed {
+		if !r.track(2) {
 			return
 		}
-		go r.readTrack(pub, slot, t)
-		go r.readReceiverRTCP(pub, slot, recv)
+		if slot == trackVideo && sim != nil {
+			go r.readLayer(pub, t, sim)
+			go r.readLayerRTCP(pub, recv, t.RID(), &videoSSRC)
+		} else {
+			go r.readTrack(pub, slot, t)
+			go r.readReceiverRTCP(pub, slot, recv)
+		}
 		if slot == trackVideo {
 			pub.st.requestKeyframe()
 		}
@@ -168,6 +188,40 @@ func (r *Registry) readTrack(pub *Publisher, slot int, t *webrtc.TrackRemote) {
 	}
 }
 
+// track counts n more publisher goroutines, unless the registry is closed
+// (then it reports false and none may start).
+func (r *Registry) track(n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.wg.Add(n)
+	return true
+}
+
+// readLayer reads one simulcast layer of the publisher's video and forwards
+// its packets while it is the chosen one (layers).
+func (r *Registry) readLayer(pub *Publisher, t *webrtc.TrackRemote, sim *layers) {
+	defer r.wg.Done()
+	rid := t.RID()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			return
+		}
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		now := time.Now()
+		if sim.forward(rid, pkt.Payload, now) {
+			pub.WriteRTP(trackVideo, &pkt, now)
+		}
+	}
+}
+
 // readReceiverRTCP drains the publisher's RTCP (which drives Pion's
 // receiver-report and NACK interceptors) and passes sender reports on to
 // the sinks.
@@ -181,6 +235,24 @@ func (r *Registry) readReceiverRTCP(pub *Publisher, slot int, recv *webrtc.RTPRe
 		for _, p := range pkts {
 			if sr, ok := p.(*rtcp.SenderReport); ok {
 				pub.SenderReport(slot, sr.RTPTime, ntpTime(sr.NTPTime))
+			}
+		}
+	}
+}
+
+// readLayerRTCP drains one simulcast layer's RTCP and passes on the sender
+// reports of the layer being forwarded (each layer has its own RTP clock
+// base, so another layer's would misplace the recording's audio).
+func (r *Registry) readLayerRTCP(pub *Publisher, recv *webrtc.RTPReceiver, rid string, active *atomic.Uint32) {
+	defer r.wg.Done()
+	for {
+		pkts, _, err := recv.ReadSimulcastRTCP(rid)
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == active.Load() {
+				pub.SenderReport(trackVideo, sr.RTPTime, ntpTime(sr.NTPTime))
 			}
 		}
 	}
