@@ -55,9 +55,18 @@ type fanout struct {
 	hostList []*conn
 }
 
-func (f *fanout) add(c *conn) {
+func (f *fanout) add(c *conn) { f.addAfter(c, nil) }
+
+// addAfter runs first (if not nil) and adds c with the set locked: a
+// broadcast sent from any goroutine is then either not delivered to c at
+// all or delivered after what first queued. join queues the welcome so; a
+// client that has read its welcome gets every later broadcast.
+func (f *fanout) addAfter(c *conn, first func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if first != nil {
+		first()
+	}
 	if f.members == nil {
 		f.members = make(map[*conn]struct{})
 	}

@@ -225,8 +225,7 @@ func (h *Hub) join(c *conn, cart any) error {
 	if err != nil {
 		return err
 	}
-	c.enqueue(pm)
-	h.fan.add(c)
+	h.fan.addAfter(c, func() { c.enqueue(pm) })
 	h.byShopper[c.shopper] = append(h.byShopper[c.shopper], c)
 	if !c.host {
 		h.viewers[c.shopper]++
