@@ -140,6 +140,11 @@ func (r *Reports) Burst(ctx context.Context, id int64) (BurstReport, error) {
 	if err != nil {
 		return BurstReport{}, err
 	}
+	return r.burst(ctx, b, d)
+}
+
+// burst reports b, a burst of drop d.
+func (r *Reports) burst(ctx context.Context, b drops.Burst, d drops.Drop) (BurstReport, error) {
 	rep := BurstReport{BurstID: b.ID, DropID: b.DropID, Title: b.Title, Kind: b.Kind, State: b.State,
 		LiveAt: b.LiveAt, EndedAt: b.EndedAt, Currency: d.Currency}
 	if b.LiveAt != nil {
@@ -280,12 +285,25 @@ func (r *Reports) cardMoments(ctx context.Context, b drops.Burst) (*cardSet, err
 	return set, nil
 }
 
-// Phases of an add, relative to the burst's end.
+// Phases of an add, relative to the burst's end, as burstSales's query
+// names them ("later": past the second-chance window).
 const (
 	phaseLive   = "live"
 	phaseSecond = "second"
-	phaseLater  = "later"
 )
+
+// salesColumns aggregates reservations into Sales, in Sales.dest's order.
+const salesColumns = `count(*), coalesce(sum(qty), 0), count(DISTINCT shopper_id),
+	count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
+	count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
+	coalesce(sum(qty) FILTER (WHERE state = 'sold'), 0),
+	coalesce(sum(qty * unit_price) FILTER (WHERE state = 'sold'), 0),
+	coalesce(sum(qty) FILTER (WHERE state IN ('held', 'ordered')), 0)`
+
+// dest is the scan targets of salesColumns.
+func (s *Sales) dest() []any {
+	return []any{&s.Adds, &s.UnitsAdded, &s.CartShoppers, &s.Orders, &s.Buyers, &s.Units, &s.Revenue, &s.InCarts}
+}
 
 // burstSales sums the burst's reservations by card and phase in one query
 // (grouping sets: distinct shoppers cannot be added up afterwards).
@@ -297,13 +315,7 @@ func (r *Reports) burstSales(ctx context.Context, rep *BurstReport, cards *cardS
 		                WHEN created_at <= $2 + $3::bigint * interval '1 second' THEN 'second'
 		                ELSE 'later' END AS phase
 		    FROM reservations WHERE burst_id = $1)
-		SELECT grouping(card_id), grouping(phase), card_id, phase,
-		       count(*), coalesce(sum(qty), 0), count(DISTINCT shopper_id),
-		       count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
-		       count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
-		       coalesce(sum(qty) FILTER (WHERE state = 'sold'), 0),
-		       coalesce(sum(qty * unit_price) FILTER (WHERE state = 'sold'), 0),
-		       coalesce(sum(qty) FILTER (WHERE state IN ('held', 'ordered')), 0)
+		SELECT grouping(card_id), grouping(phase), card_id, phase, `+salesColumns+`
 		FROM adds
 		GROUP BY GROUPING SETS ((card_id, phase), (card_id), (phase), ())`,
 		rep.BurstID, rep.EndedAt, int64(SecondChanceWindow/time.Second))
@@ -316,8 +328,7 @@ func (r *Reports) burstSales(ctx context.Context, rep *BurstReport, cards *cardS
 		var card *int64
 		var phase *string
 		var s Sales
-		if err := rows.Scan(&gCard, &gPhase, &card, &phase, &s.Adds, &s.UnitsAdded, &s.CartShoppers, &s.Orders, &s.Buyers,
-			&s.Units, &s.Revenue, &s.InCarts); err != nil {
+		if err := rows.Scan(append([]any{&gCard, &gPhase, &card, &phase}, s.dest()...)...); err != nil {
 			return fmt.Errorf("burst %d sales: %w", rep.BurstID, err)
 		}
 		var all, live, second *Sales
@@ -358,7 +369,7 @@ func (r *Reports) Drop(ctx context.Context, id int64) (DropReport, error) {
 	}
 	rep.Bursts = make([]BurstReport, 0, len(bursts))
 	for _, b := range bursts {
-		br, err := r.Burst(ctx, b.ID)
+		br, err := r.burst(ctx, b, d)
 		if err != nil {
 			return DropReport{}, err
 		}
@@ -366,16 +377,9 @@ func (r *Reports) Drop(ctx context.Context, id int64) (DropReport, error) {
 	}
 	err = r.pool.QueryRow(ctx, `
 		SELECT (SELECT count(DISTINCT a.shopper_id) FROM burst_audience a JOIN bursts b ON b.id = a.burst_id WHERE b.drop_id = $1),
-		       (SELECT coalesce(sum(refunded_amount), 0) FROM orders WHERE drop_id = $1),
-		       count(*), coalesce(sum(qty), 0), count(DISTINCT shopper_id),
-		       count(DISTINCT order_id) FILTER (WHERE state = 'sold'),
-		       count(DISTINCT shopper_id) FILTER (WHERE state = 'sold'),
-		       coalesce(sum(qty) FILTER (WHERE state = 'sold'), 0),
-		       coalesce(sum(qty * unit_price) FILTER (WHERE state = 'sold'), 0),
-		       coalesce(sum(qty) FILTER (WHERE state IN ('held', 'ordered')), 0)
+		       (SELECT coalesce(sum(refunded_amount), 0) FROM orders WHERE drop_id = $1), `+salesColumns+`
 		FROM reservations WHERE drop_id = $1`, id).
-		Scan(&rep.Shoppers, &rep.Refunded, &rep.Sales.Adds, &rep.Sales.UnitsAdded, &rep.Sales.CartShoppers, &rep.Sales.Orders, &rep.Sales.Buyers,
-			&rep.Sales.Units, &rep.Sales.Revenue, &rep.Sales.InCarts)
+		Scan(append([]any{&rep.Shoppers, &rep.Refunded}, rep.Sales.dest()...)...)
 	if err != nil {
 		return DropReport{}, fmt.Errorf("drop %d sales: %w", id, err)
 	}
