@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -129,8 +130,8 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 			if pub.hasTrack("video") {
 				// Another layer of the declared video: read and weighed.
 				if r.track(2) {
-					go r.readLayer(pub, t, sim)
-					go r.readLayerRTCP(pub, recv, t.RID(), &videoSSRC)
+					go r.readTrack(pub, trackVideo, t, sim)
+					go r.readReceiverRTCP(pub, trackVideo, recv, t.RID(), &videoSSRC)
 				}
 				return
 			}
@@ -151,13 +152,12 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 		if !r.track(2) {
 			return
 		}
-		if slot == trackVideo && sim != nil {
-			go r.readLayer(pub, t, sim)
-			go r.readLayerRTCP(pub, recv, t.RID(), &videoSSRC)
-		} else {
-			go r.readTrack(pub, slot, t)
-			go r.readReceiverRTCP(pub, slot, recv)
+		var layer *layers // nil unless this is a simulcast layer
+		if slot == trackVideo {
+			layer = sim
 		}
+		go r.readTrack(pub, slot, t, layer)
+		go r.readReceiverRTCP(pub, slot, recv, t.RID(), &videoSSRC)
 		if slot == trackVideo {
 			pub.st.requestKeyframe()
 		}
@@ -172,8 +172,11 @@ func (r *Registry) PublishWHIP(ctx context.Context, b drops.Burst, offer string)
 }
 
 // readTrack is a publisher track's read loop: it only parses and hands off.
-func (r *Registry) readTrack(pub *Publisher, slot int, t *webrtc.TrackRemote) {
+// For a simulcast layer (sim not nil) it hands off only while sim forwards
+// that layer.
+func (r *Registry) readTrack(pub *Publisher, slot int, t *webrtc.TrackRemote, sim *layers) {
 	defer r.wg.Done()
+	rid := t.RID()
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -184,7 +187,10 @@ func (r *Registry) readTrack(pub *Publisher, slot int, t *webrtc.TrackRemote) {
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		pub.WriteRTP(slot, &pkt, time.Now())
+		now := time.Now()
+		if sim == nil || sim.forward(rid, pkt.Payload, now) {
+			pub.WriteRTP(slot, &pkt, now)
+		}
 	}
 }
 
@@ -200,59 +206,25 @@ func (r *Registry) track(n int) bool {
 	return true
 }
 
-// readLayer reads one simulcast layer of the publisher's video and forwards
-// its packets while it is the chosen one (layers).
-func (r *Registry) readLayer(pub *Publisher, t *webrtc.TrackRemote, sim *layers) {
+// readReceiverRTCP drains the RTCP of a publisher's track (which drives
+// Pion's receiver-report and NACK interceptors) and passes sender reports on
+// to the sinks. For a simulcast layer (rid not "") it passes only those of
+// the layer being forwarded, whose SSRC is active: each layer has its own
+// RTP clock base, so another layer's would misplace the recording's audio.
+func (r *Registry) readReceiverRTCP(pub *Publisher, slot int, recv *webrtc.RTPReceiver, rid string, active *atomic.Uint32) {
 	defer r.wg.Done()
-	rid := t.RID()
-	buf := make([]byte, 1500)
-	var pkt rtp.Packet
-	for {
-		n, _, err := t.Read(buf)
-		if err != nil {
-			return
-		}
-		if pkt.Unmarshal(buf[:n]) != nil {
-			continue
-		}
-		now := time.Now()
-		if sim.forward(rid, pkt.Payload, now) {
-			pub.WriteRTP(trackVideo, &pkt, now)
-		}
+	read := recv.ReadRTCP
+	if rid != "" {
+		read = func() ([]rtcp.Packet, interceptor.Attributes, error) { return recv.ReadSimulcastRTCP(rid) }
 	}
-}
-
-// readReceiverRTCP drains the publisher's RTCP (which drives Pion's
-// receiver-report and NACK interceptors) and passes sender reports on to
-// the sinks.
-func (r *Registry) readReceiverRTCP(pub *Publisher, slot int, recv *webrtc.RTPReceiver) {
-	defer r.wg.Done()
 	for {
-		pkts, _, err := recv.ReadRTCP()
+		pkts, _, err := read()
 		if err != nil {
 			return
 		}
 		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok {
+			if sr, ok := p.(*rtcp.SenderReport); ok && (rid == "" || sr.SSRC == active.Load()) {
 				pub.SenderReport(slot, sr.RTPTime, ntpTime(sr.NTPTime))
-			}
-		}
-	}
-}
-
-// readLayerRTCP drains one simulcast layer's RTCP and passes on the sender
-// reports of the layer being forwarded (each layer has its own RTP clock
-// base, so another layer's would misplace the recording's audio).
-func (r *Registry) readLayerRTCP(pub *Publisher, recv *webrtc.RTPReceiver, rid string, active *atomic.Uint32) {
-	defer r.wg.Done()
-	for {
-		pkts, _, err := recv.ReadSimulcastRTCP(rid)
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == active.Load() {
-				pub.SenderReport(trackVideo, sr.RTPTime, ntpTime(sr.NTPTime))
 			}
 		}
 	}
