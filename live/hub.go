@@ -324,13 +324,14 @@ func (h *Hub) broadcastBatch(to Audience, vs []any) {
 }
 
 func (h *Hub) tickViewers() {
-	if n := len(h.viewers); n != h.sentCount {
+	n := len(h.viewers)
+	if n != h.sentCount {
 		h.sentCount = n
 		h.broadcast(Everyone, viewersMsg{Type: TypeViewers, Viewers: n})
 	}
 	// The live audience goes out on the bus (the KPIs keep its peak): the
 	// count at the first tick of the live burst, then each change.
-	if n := len(h.viewers); h.isLive() && n != h.busCount {
+	if h.isLive() && n != h.busCount {
 		h.busCount = n
 		h.reg.deps.Bus.Publish(events.Viewers{BurstID: h.id, Count: n, At: h.now()})
 	}

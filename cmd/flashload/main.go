@@ -30,8 +30,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,35 +128,11 @@ type load struct {
 }
 
 func (l *load) connect(ctx context.Context, par int) error {
-	u := "ws" + strings.TrimPrefix(l.in.URL, "http") + "/ws/" + strconv.FormatInt(l.in.BurstID, 10)
-	d := websocket.Dialer{ReadBufferSize: 4096, WriteBufferSize: 1024, HandshakeTimeout: 30 * time.Second}
-	sem := make(chan struct{}, par)
-	var mu sync.Mutex
-	var firstErr error
-	var dialWG sync.WaitGroup
-	for i := range l.shoppers {
-		sem <- struct{}{}
-		dialWG.Go(func() {
-			defer func() { <-sem }()
-			ws, _, err := d.DialContext(ctx, u, nil)
-			if err == nil {
-				err = loadgen.ExpectWelcome(ws)
-			}
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("client %d: %w", i, err)
-				}
-				mu.Unlock()
-				return
-			}
-			s := &shopper{ws: ws, answer: make(chan reply, 1)}
-			l.shoppers[i] = s
-			l.wg.Go(func() { s.read() })
-		})
-	}
-	dialWG.Wait()
-	return firstErr
+	return loadgen.DialAll(ctx, loadgen.ChannelURL(l.in.URL, l.in.BurstID), len(l.shoppers), par, 4096, func(i int, ws *websocket.Conn) {
+		s := &shopper{ws: ws, answer: make(chan reply, 1)}
+		l.shoppers[i] = s
+		l.wg.Go(func() { s.read() })
+	})
 }
 
 // read counts card.show messages and passes on answers to commands (the

@@ -137,35 +137,11 @@ type load struct {
 }
 
 func (l *load) connect(ctx context.Context, n, par int) error {
-	u := "ws" + strings.TrimPrefix(l.in.URL, "http") + "/ws/" + strconv.FormatInt(l.in.BurstID, 10)
-	d := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024, HandshakeTimeout: 30 * time.Second}
 	l.conns = make([]*websocket.Conn, n)
-	sem := make(chan struct{}, par)
-	var mu sync.Mutex
-	var firstErr error
-	var dialWG sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		dialWG.Go(func() {
-			defer func() { <-sem }()
-			ws, _, err := d.DialContext(ctx, u, nil)
-			if err == nil {
-				err = loadgen.ExpectWelcome(ws)
-			}
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("client %d: %w", i, err)
-				}
-				mu.Unlock()
-				return
-			}
-			l.conns[i] = ws
-			l.wg.Go(func() { l.read(i, ws) })
-		})
-	}
-	dialWG.Wait()
-	return firstErr
+	return loadgen.DialAll(ctx, loadgen.ChannelURL(l.in.URL, l.in.BurstID), n, par, 1024, func(i int, ws *websocket.Conn) {
+		l.conns[i] = ws
+		l.wg.Go(func() { l.read(i, ws) })
+	})
 }
 
 // read records the arrival of each card.show: the k-th is pin k's. It

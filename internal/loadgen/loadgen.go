@@ -1,13 +1,15 @@
 // Package loadgen holds what the benchmark load processes (cmd/wsload,
-// cmd/flashload) share: reading a process's CPU time and the shopper
-// channel's first message.
+// cmd/flashload) share: dialling a crowd of shoppers, reading the shopper
+// channel's first message and a process's CPU time.
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -47,4 +49,43 @@ func ExpectWelcome(ws *websocket.Conn) error {
 		return fmt.Errorf("first message %q, want welcome", m.Type)
 	}
 	return ws.SetReadDeadline(time.Time{})
+}
+
+// ChannelURL is the shopper channel of burstID on the server at base
+// (http://host:port).
+func ChannelURL(base string, burstID int64) string {
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws/" + strconv.FormatInt(burstID, 10)
+}
+
+// DialAll opens n channel connections to url, par at a time, each with
+// readBuf bytes of read buffer, waits for each one's welcome and hands it to
+// joined (called from several goroutines). It returns the first error, after
+// every dial has finished.
+func DialAll(ctx context.Context, url string, n, par, readBuf int, joined func(i int, ws *websocket.Conn)) error {
+	d := websocket.Dialer{ReadBufferSize: readBuf, WriteBufferSize: 1024, HandshakeTimeout: 30 * time.Second}
+	sem := make(chan struct{}, par)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ws, _, err := d.DialContext(ctx, url, nil)
+			if err == nil {
+				err = ExpectWelcome(ws)
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("client %d: %w", i, err)
+				}
+				mu.Unlock()
+				return
+			}
+			joined(i, ws)
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
