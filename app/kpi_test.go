@@ -105,7 +105,7 @@ func TestKPIs(t *testing.T) {
 	if err != nil || len(bought) != 1 || bought[0].StripePaymentIntent == "" {
 		t.Fatalf("paid orders %+v, %v: want one with its PaymentIntent", bought, err)
 	}
-	refund := checkout.RefundEvent{EventID: "evt_kpi_refund", ChargeID: "ch_kpi", PaymentIntent: bought[0].StripePaymentIntent,
+	refund := checkouttest.RefundEvent{EventID: "evt_kpi_refund", ChargeID: "ch_kpi", PaymentIntent: bought[0].StripePaymentIntent,
 		Amount: bought[0].Amount, AmountRefunded: 500, Currency: bought[0].Currency, Created: time.Now()}.JSON()
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/stripe/webhook", bytes.NewReader(refund))
 	req.Header.Set("Stripe-Signature", checkout.SignEvent(refund, "whsec_kpi", time.Now()))

@@ -2,10 +2,8 @@ package checkout
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,30 +38,4 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, ch *stripe.Charge,
 		return 0, "", fmt.Errorf("record refund of order %d: %w", id, err)
 	}
 	return id, OutcomeRefunded, nil
-}
-
-// RefundEvent describes a charge.refunded event as checkout reads it, for
-// tests.
-type RefundEvent struct {
-	EventID        string    // evt_…
-	ChargeID       string    // ch_…
-	PaymentIntent  string    // pi_… of the order
-	Amount         int64     // the charge's amount
-	AmountRefunded int64     // refunded so far, in all
-	Currency       string    // ISO 4217, any case
-	Created        time.Time //
-}
-
-// JSON returns the event as Stripe would deliver it.
-func (e RefundEvent) JSON() []byte {
-	b, _ := json.Marshal(map[string]any{ // only strings, numbers and maps: cannot fail
-		"id": e.EventID, "object": "event", "api_version": stripe.APIVersion, "type": string(stripe.EventTypeChargeRefunded),
-		"created": e.Created.Unix(), "livemode": false,
-		"data": map[string]any{"object": map[string]any{
-			"id": e.ChargeID, "object": "charge", "amount": e.Amount, "amount_refunded": e.AmountRefunded,
-			"refunded": e.AmountRefunded >= e.Amount, "currency": strings.ToLower(e.Currency), "payment_intent": e.PaymentIntent,
-			"paid": true, "status": "succeeded",
-		}},
-	})
-	return b
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dropcast/dropcast/checkout"
+	"github.com/dropcast/dropcast/checkout/checkouttest"
 )
 
 // Refunds made in Stripe reach the order through charge.refunded, matched
@@ -23,7 +24,7 @@ func TestChargeRefunded(t *testing.T) {
 
 	refund := func(id, pi string, total int64) checkout.WebhookResult {
 		t.Helper()
-		res, err := deliver(t, e, checkout.RefundEvent{EventID: id, ChargeID: "ch_1", PaymentIntent: pi, Amount: o.Amount,
+		res, err := deliver(t, e, checkouttest.RefundEvent{EventID: id, ChargeID: "ch_1", PaymentIntent: pi, Amount: o.Amount,
 			AmountRefunded: total, Currency: o.Currency, Created: time.Now()}.JSON())
 		require.NoError(t, err)
 		return res
@@ -48,7 +49,7 @@ func TestChargeRefunded(t *testing.T) {
 	require.Equal(t, o.Amount, got.RefundedAmount)
 
 	require.Equal(t, checkout.OutcomeUnknownSession, refund("evt_r4", "pi_other", 100).Outcome)
-	payload := checkout.RefundEvent{EventID: "evt_forged", PaymentIntent: "pi_r1", Amount: o.Amount, AmountRefunded: 1, Currency: o.Currency, Created: time.Now()}.JSON()
+	payload := checkouttest.RefundEvent{EventID: "evt_forged", PaymentIntent: "pi_r1", Amount: o.Amount, AmountRefunded: 1, Currency: o.Currency, Created: time.Now()}.JSON()
 	_, err = e.svc.HandleWebhook(t.Context(), payload, checkout.SignEvent(payload, "whsec_forged", time.Now()))
 	require.Error(t, err)
 }
