@@ -18,26 +18,33 @@ import (
 	rt "github.com/dropcast/dropcast/recorder/recordertest"
 )
 
+// backstage makes a drop (slug) open now with one backstage burst and one
+// VIP pass.
+func backstage(t *testing.T, a *App, slug string) (drops.Drop, drops.Burst, drops.Pass, drops.PassKey) {
+	t.Helper()
+	now := time.Now()
+	d, err := a.Drops.CreateDrop(t.Context(), drops.DropInput{Slug: slug, Title: "VIP", StartsAt: now.Add(-time.Hour),
+		EndsAt: now.Add(time.Hour), Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := a.Drops.CreateBurst(t.Context(), d.ID, drops.BurstInput{Title: "Back", Kind: drops.KindBackstage, ScheduledAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, key, err := a.Drops.CreatePass(t.Context(), d.ID, drops.PassInput{Label: "Ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, b, p, key
+}
+
 // TestBackstageNeedsPass checks that a backstage burst's shopper channel
 // refuses shoppers without a valid VIP pass and that a pass opens it (WHEP's
 // refusals are in server's TestWHIPWHEPErrors).
 func TestBackstageNeedsPass(t *testing.T) {
 	a, _ := startApp(t)
-	ctx := t.Context()
-	now := time.Now()
-	d, err := a.Drops.CreateDrop(ctx, drops.DropInput{Slug: "vip", Title: "VIP", StartsAt: now.Add(-time.Hour),
-		EndsAt: now.Add(time.Hour), Currency: "EUR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := a.Drops.CreateBurst(ctx, d.ID, drops.BurstInput{Title: "Back", Kind: drops.KindBackstage, ScheduledAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, pass, err := a.Drops.CreatePass(ctx, d.ID, drops.PassInput{Label: "Ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b, _, pass := backstage(t, a, "vip")
 	wsURL := fmt.Sprintf("ws://%s/ws/%d", a.Addr(), b.ID)
 	for name, tc := range map[string]struct {
 		query  string
@@ -72,29 +79,8 @@ func TestBackstageReplayNeedsPass(t *testing.T) {
 	a, _ := startApp(t)
 	ctx := t.Context()
 	base := "http://" + a.Addr()
-	now := time.Now()
-	d, err := a.Drops.CreateDrop(ctx, drops.DropInput{Slug: "vip-replay", Title: "VIP", StartsAt: now.Add(-time.Hour),
-		EndsAt: now.Add(time.Hour), Currency: "EUR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := a.Drops.CreateBurst(ctx, d.ID, drops.BurstInput{Title: "Back", Kind: drops.KindBackstage, ScheduledAt: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pass, passKey, err := a.Drops.CreatePass(ctx, d.ID, drops.PassInput{Label: "Ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := a.Drops.CreateDrop(ctx, drops.DropInput{Slug: "other", Title: "Other", StartsAt: now.Add(-time.Hour),
-		EndsAt: now.Add(time.Hour), Currency: "EUR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, otherKey, err := a.Drops.CreatePass(ctx, other.ID, drops.PassInput{Label: "Bo"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, b, pass, passKey := backstage(t, a, "vip-replay")
+	_, _, _, otherKey := backstage(t, a, "other")
 
 	fx := rt.LoadFixture(t, rt.FixturePath())
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
