@@ -17,24 +17,15 @@ import (
 
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/internal/loadgen"
 	"github.com/dropcast/dropcast/store/storetest"
 )
-
-// LoadServerInfo is what TestChannelLoadServer writes for cmd/wsload.
-type LoadServerInfo struct {
-	URL        string `json:"url"`
-	Control    string `json:"control"`
-	BurstID    int64  `json:"burst"`
-	CardID     int64  `json:"card"`
-	AdminToken string `json:"admin_token"`
-	PID        int    `json:"pid"`
-}
 
 // TestChannelLoadServer is the server half of the shopper-channel benchmark
 // (cmd/wsload is the load half, in its own process). It runs only when
 // DROPCAST_LOAD_SERVER names a file: it starts the whole app on 127.0.0.1:0
 // with a fresh database, seeds a drop with a live burst and one card, writes
-// a LoadServerInfo as JSON to that file and serves until SIGINT/SIGTERM.
+// a loadgen.ChannelServer as JSON to that file and serves until SIGINT/SIGTERM.
 func TestChannelLoadServer(t *testing.T) {
 	out := os.Getenv("DROPCAST_LOAD_SERVER")
 	if out == "" {
@@ -92,7 +83,7 @@ func TestChannelLoadServer(t *testing.T) {
 	ctlSrv := &http.Server{Handler: ctlMux}
 	go func() { _ = ctlSrv.Serve(ctl) }()
 	defer ctlSrv.Close()
-	info, _ := json.Marshal(LoadServerInfo{URL: "http://" + a.Addr(), Control: "http://" + ctl.Addr().String(), BurstID: b.ID, CardID: c.ID, AdminToken: token, PID: os.Getpid()})
+	info, _ := json.Marshal(loadgen.ChannelServer{URL: "http://" + a.Addr(), Control: "http://" + ctl.Addr().String(), BurstID: b.ID, CardID: c.ID, AdminToken: token, PID: os.Getpid()})
 	if err := os.WriteFile(out, info, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -18,26 +18,9 @@ import (
 
 	"github.com/dropcast/dropcast/catalog"
 	"github.com/dropcast/dropcast/drops"
+	"github.com/dropcast/dropcast/internal/loadgen"
 	"github.com/dropcast/dropcast/store/storetest"
 )
-
-// FlashServerInfo is what TestFlashSaleServer writes for cmd/flashload.
-type FlashServerInfo struct {
-	URL         string       `json:"url"`
-	BurstID     int64        `json:"burst"`
-	AdminToken  string       `json:"admin_token"`
-	DatabaseURL string       `json:"database_url"`
-	PID         int          `json:"pid"`
-	Rounds      []FlashRound `json:"rounds"`
-}
-
-// FlashRound is one rush of the flash sale: a card offering a product whose
-// variants start with Units units between them.
-type FlashRound struct {
-	CardID   int64   `json:"card"`
-	Variants []int64 `json:"variants"`
-	Units    int     `json:"units"`
-}
 
 // TestFlashSaleServer is the server half of the flash-sale benchmark
 // (cmd/flashload is the load half, in its own process). It runs only when
@@ -45,7 +28,7 @@ type FlashRound struct {
 // with a fresh database, seeds a drop with a live burst and, for each entry
 // of DROPCAST_FLASH_VARIANTS (default "1,20"), a product of that many
 // variants sharing DROPCAST_FLASH_UNITS units (default 500) and a deal card
-// for it, writes a FlashServerInfo as JSON to that file and serves until
+// for it, writes a loadgen.FlashServer as JSON to that file and serves until
 // SIGINT/SIGTERM. DROPCAST_FLASH_DURABLE=1 commits holds durably
 // (DurableHolds); DROPCAST_FLASH_STOCK_INTERVAL sets the channel's
 // StockInterval (default 250ms); DROPCAST_FLASH_PPROF=ADDR serves
@@ -101,7 +84,7 @@ func TestFlashSaleServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := FlashServerInfo{BurstID: b.ID, AdminToken: token, DatabaseURL: dbURL, PID: os.Getpid()}
+	info := loadgen.FlashServer{BurstID: b.ID, AdminToken: token, DatabaseURL: dbURL, PID: os.Getpid()}
 	deal := int64(3900)
 	for i, nv := range rounds {
 		// The units are spread evenly over the variants, the first ones
@@ -120,7 +103,7 @@ func TestFlashSaleServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := FlashRound{CardID: c.ID, Units: units}
+		r := loadgen.FlashRound{CardID: c.ID, Units: units}
 		for _, v := range p.Variants {
 			r.Variants = append(r.Variants, v.ID)
 		}

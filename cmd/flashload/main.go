@@ -40,22 +40,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// info mirrors app.FlashServerInfo.
-type info struct {
-	URL         string  `json:"url"`
-	BurstID     int64   `json:"burst"`
-	AdminToken  string  `json:"admin_token"`
-	DatabaseURL string  `json:"database_url"`
-	PID         int     `json:"pid"`
-	Rounds      []round `json:"rounds"`
-}
-
-type round struct {
-	CardID   int64   `json:"card"`
-	Variants []int64 `json:"variants"`
-	Units    int     `json:"units"`
-}
-
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "flashload:", err)
@@ -69,13 +53,9 @@ func run() error {
 	inflight := flag.Int("inflight", 0, "cart.add commands outstanding at once (0: every shopper at once)")
 	par := flag.Int("dial-parallel", 64, "connections dialled at once")
 	flag.Parse()
-	raw, err := os.ReadFile(*infoPath)
-	if err != nil {
+	var in loadgen.FlashServer
+	if err := loadgen.ReadInfo(*infoPath, &in); err != nil {
 		return err
-	}
-	var in info
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return fmt.Errorf("read %s: %w", *infoPath, err)
 	}
 	if *inflight <= 0 || *inflight > *n {
 		*inflight = *n
@@ -122,7 +102,7 @@ type reply struct {
 }
 
 type load struct {
-	in       info
+	in       loadgen.FlashServer
 	shoppers []*shopper
 	wg       sync.WaitGroup
 }
@@ -181,7 +161,7 @@ func (s *shopper) read() {
 
 // rush runs one round and prints its figures. ok is false when the round
 // oversold, lost an answer, or the database disagrees with the answers.
-func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r round, inflight int) (bool, error) {
+func (l *load) rush(ctx context.Context, db *pgx.Conn, k int, r loadgen.FlashRound, inflight int) (bool, error) {
 	before := make([]int, len(l.shoppers))
 	for i, s := range l.shoppers {
 		before[i] = int(s.cards.Load())

@@ -20,7 +20,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,15 +37,6 @@ import (
 
 	"github.com/dropcast/dropcast/internal/loadgen"
 )
-
-type info struct {
-	URL        string `json:"url"`
-	Control    string `json:"control"`
-	BurstID    int64  `json:"burst"`
-	CardID     int64  `json:"card"`
-	AdminToken string `json:"admin_token"`
-	PID        int    `json:"pid"`
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -67,13 +57,9 @@ func run() error {
 	}
 	reader := flag.String("reader", defReader, "how clients read: epoll (one loop per core parses frames; Linux) or gorilla (a goroutine and a gorilla client each)")
 	flag.Parse()
-	raw, err := os.ReadFile(*infoPath)
-	if err != nil {
+	var in loadgen.ChannelServer
+	if err := loadgen.ReadInfo(*infoPath, &in); err != nil {
 		return err
-	}
-	var in info
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return fmt.Errorf("read %s: %w", *infoPath, err)
 	}
 	ctx := context.Background()
 
@@ -129,7 +115,7 @@ func run() error {
 type load struct {
 	raw     *rawLoad // the epoll reader's state, when it reads
 	verbose bool
-	in      info
+	in      loadgen.ChannelServer
 	pins    int
 	conns   []*websocket.Conn
 	recv    [][]atomic.Int64 // [pin][client] unix ns of arrival
@@ -248,7 +234,7 @@ func (l *load) close() {
 type metrics map[string]float64
 
 // scrape asks the server half to collect garbage, then reads /metrics.
-func scrape(ctx context.Context, in info) (metrics, error) {
+func scrape(ctx context.Context, in loadgen.ChannelServer) (metrics, error) {
 	if err := get(ctx, in.Control+"/gc"); err != nil {
 		return nil, err
 	}
