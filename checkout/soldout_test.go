@@ -16,18 +16,26 @@ func requireCode(t *testing.T, err error, code string) {
 	require.Equal(t, code, apperr.CodeOf(err), "%v", err)
 }
 
-// Once PostgreSQL finds a variant with none left, the rest of a rush is
-// answered sold_out from memory for a second: a unit another process puts
-// back (written here straight to the database) is seen once that lapses.
-func TestSoldOutAnsweredFromMemoryForASecond(t *testing.T) {
+// soldOutEnv is a variant of one unit that shopper a holds, and that
+// PostgreSQL has just answered sold_out to shopper b.
+func soldOutEnv(t *testing.T) (*env, int64) {
+	t.Helper()
 	e := newEnv(t, 0, []int{1}, nil)
 	v := e.fx.Variants[0].ID
 	_, err := e.add(t, "a", v, 1, 0)
 	require.NoError(t, err)
 	_, err = e.add(t, "b", v, 1, 0)
 	requireCode(t, err, checkout.CodeSoldOut)
+	return e, v
+}
 
-	_, err = e.pool.Exec(t.Context(), `UPDATE stock SET available = available + 1 WHERE variant_id = $1 AND shard = 0`, v)
+// Once PostgreSQL finds a variant with none left, the rest of a rush is
+// answered sold_out from memory for a second: a unit another process puts
+// back (written here straight to the database) is seen once that lapses.
+func TestSoldOutAnsweredFromMemoryForASecond(t *testing.T) {
+	e, v := soldOutEnv(t)
+
+	_, err := e.pool.Exec(t.Context(), `UPDATE stock SET available = available + 1 WHERE variant_id = $1 AND shard = 0`, v)
 	require.NoError(t, err)
 	_, err = e.add(t, "c", v, 1, 0)
 	requireCode(t, err, checkout.CodeSoldOut) // not asked: within the second
@@ -41,13 +49,8 @@ func TestSoldOutAnsweredFromMemoryForASecond(t *testing.T) {
 
 // A unit this process gives back (a shopper removing it) is on sale at once.
 func TestSoldOutClearedByARelease(t *testing.T) {
-	e := newEnv(t, 0, []int{1}, nil)
-	v := e.fx.Variants[0].ID
-	_, err := e.add(t, "a", v, 1, 0)
-	require.NoError(t, err)
-	_, err = e.add(t, "b", v, 1, 0)
-	requireCode(t, err, checkout.CodeSoldOut)
-	_, err = e.svc.Remove(t.Context(), "a", e.fx.Drop.ID, v, 1)
+	e, v := soldOutEnv(t)
+	_, err := e.svc.Remove(t.Context(), "a", e.fx.Drop.ID, v, 1)
 	require.NoError(t, err)
 	_, err = e.add(t, "b", v, 1, 0)
 	require.NoError(t, err)

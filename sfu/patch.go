@@ -46,21 +46,13 @@ func ParseFragment(body string) (Fragment, error) {
 		name, value, _ := strings.Cut(line[2:], ":")
 		switch name {
 		case "ice-ufrag":
-			if !iceChars(value, 4, 256) {
-				return f, fmt.Errorf("%w: ice-ufrag must be 4-256 ICE characters", ErrBadFragment)
+			if err := setCredential(&f.Ufrag, name, value, 4); err != nil {
+				return f, err
 			}
-			if f.Ufrag != "" && f.Ufrag != value {
-				return f, fmt.Errorf("%w: two different ice-ufrag values", ErrBadFragment)
-			}
-			f.Ufrag = value
 		case "ice-pwd":
-			if !iceChars(value, 22, 256) {
-				return f, fmt.Errorf("%w: ice-pwd must be 22-256 ICE characters", ErrBadFragment)
+			if err := setCredential(&f.Pwd, name, value, 22); err != nil {
+				return f, err
 			}
-			if f.Pwd != "" && f.Pwd != value {
-				return f, fmt.Errorf("%w: two different ice-pwd values", ErrBadFragment)
-			}
-			f.Pwd = value
 		case "mid":
 			if f.Mid == "" {
 				f.Mid = value
@@ -81,6 +73,19 @@ func ParseFragment(body string) (Fragment, error) {
 		return f, fmt.Errorf("%w: ice-ufrag and ice-pwd go together", ErrBadFragment)
 	}
 	return f, nil
+}
+
+// setCredential sets *dst to value, the fragment's attribute name, which
+// must be minLen-256 ICE characters and agree with any earlier one.
+func setCredential(dst *string, name, value string, minLen int) error {
+	if !iceChars(value, minLen, 256) {
+		return fmt.Errorf("%w: %s must be %d-256 ICE characters", ErrBadFragment, name, minLen)
+	}
+	if *dst != "" && *dst != value {
+		return fmt.Errorf("%w: two different %s values", ErrBadFragment, name)
+	}
+	*dst = value
+	return nil
 }
 
 // iceChars reports whether s is min-max ICE characters (RFC 8839:
