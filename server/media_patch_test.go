@@ -124,9 +124,13 @@ func TestWHEPTrickleAndICERestart(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("ICE restart: %d %s, want 200", status, body)
 	}
-	newUfrag, newPwd := lineValue(body, "a=ice-ufrag:"), lineValue(body, "a=ice-pwd:")
-	if tag == "" || tag == v.ETag || newUfrag == "" || newUfrag == oldServerUfrag || newPwd == "" ||
-		!strings.Contains(body, "a=candidate:") || !strings.Contains(body, "a=end-of-candidates") {
+	restarted, err := sfu.ParseFragment(body)
+	if err != nil {
+		t.Fatalf("restart answer is not a fragment: %v\n%s", err, body)
+	}
+	newUfrag := restarted.Ufrag
+	if tag == "" || tag == v.ETag || newUfrag == "" || newUfrag == oldServerUfrag ||
+		len(restarted.Candidates) == 0 || !restarted.End {
 		t.Fatalf("restart answer ETag %q (was %q), fragment:\n%s", tag, v.ETag, body)
 	}
 	if got, _, _ := patch(t, v.Location, frag, v.ETag, trickle); got != http.StatusPreconditionFailed {
@@ -134,28 +138,13 @@ func TestWHEPTrickleAndICERestart(t *testing.T) {
 	}
 
 	// The client applies the server's new credentials and candidates.
-	answer := v.PC.RemoteDescription().SDP
-	var out []string
-	for _, l := range strings.Split(answer, "\n") {
-		bare := strings.TrimSuffix(l, "\r")
-		switch {
-		case strings.HasPrefix(bare, "a=ice-ufrag:"):
-			l = "a=ice-ufrag:" + newUfrag + "\r"
-		case strings.HasPrefix(bare, "a=ice-pwd:"):
-			l = "a=ice-pwd:" + newPwd + "\r"
-		case strings.HasPrefix(bare, "a=candidate:"), bare == "a=end-of-candidates":
-			continue
-		}
-		out = append(out, l)
-	}
-	if err := v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: strings.Join(out, "\n")}); err != nil {
+	answer := sfu.WithICECredentials(v.PC.RemoteDescription().SDP, restarted.Ufrag, restarted.Pwd)
+	if err := v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatalf("apply the restart: %v", err)
 	}
-	for _, l := range strings.Split(body, "\n") {
-		if c, ok := strings.CutPrefix(strings.TrimSuffix(l, "\r"), "a="); ok && strings.HasPrefix(c, "candidate:") {
-			if err := v.PC.AddICECandidate(webrtc.ICECandidateInit{Candidate: c}); err != nil {
-				t.Fatalf("add server candidate %q: %v", c, err)
-			}
+	for _, c := range restarted.Candidates {
+		if err := v.PC.AddICECandidate(webrtc.ICECandidateInit{Candidate: c}); err != nil {
+			t.Fatalf("add server candidate %q: %v", c, err)
 		}
 	}
 	before, _ := v.Stats()

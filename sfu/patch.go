@@ -155,7 +155,7 @@ func (r *Registry) PatchSession(ctx context.Context, id, ifMatch, body string) (
 // in force with its ICE lines replaced, a new answer, candidates gathered.
 // Called with s.mu held.
 func (r *Registry) restartICE(ctx context.Context, s *session, f Fragment) (PatchResult, error) {
-	offer := withCredentials(s.offer, f.Ufrag, f.Pwd)
+	offer := WithICECredentials(s.offer, f.Ufrag, f.Pwd)
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return PatchResult{}, fmt.Errorf("%w: ICE restart refused: %v", ErrBadFragment, err)
 	}
@@ -215,9 +215,10 @@ func remoteUfrag(sdp string) string {
 	return ""
 }
 
-// withCredentials is sdp with every ice-ufrag and ice-pwd line set to the
-// new values and its candidates dropped (the new ones are trickled).
-func withCredentials(sdp, ufrag, pwd string) string {
+// WithICECredentials is sdp with every ice-ufrag and ice-pwd line set to
+// the new values and its candidates dropped (the new ones are trickled): the
+// description in force after an ICE restart, on either side.
+func WithICECredentials(sdp, ufrag, pwd string) string {
 	lines := strings.Split(sdp, "\n")
 	out := make([]string, 0, len(lines))
 	for _, line := range lines {

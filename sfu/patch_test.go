@@ -35,12 +35,12 @@ func TestParseFragment(t *testing.T) {
 	}
 }
 
-// withCredentials swaps the ICE credentials and drops the candidates, and
+// WithICECredentials swaps the ICE credentials and drops the candidates, and
 // nothing else.
 func TestWithCredentials(t *testing.T) {
 	in := "v=0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:old\r\na=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\na=end-of-candidates\r\na=mid:0\r\n"
 	want := "v=0\r\na=ice-ufrag:new\r\na=ice-pwd:newpwd\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:new\r\na=mid:0\r\n"
-	if got := withCredentials(in, "new", "newpwd"); got != want {
+	if got := WithICECredentials(in, "new", "newpwd"); got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
